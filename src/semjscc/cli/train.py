@@ -1,0 +1,32 @@
+"""``semjscc train``: train one DeepJSCC model through its DF chain."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..config import list_presets
+from ..engine.train_jscc import train_jscc
+from .common import add_config_args, config_from_args
+
+log = logging.getLogger("semjscc")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a DeepJSCC model over r DF relays",
+                       description="Train a DeepJSCC model end to end through relays+1 hops. "
+                       f"Presets: {', '.join(list_presets())}.")
+    add_config_args(p)
+    p.add_argument("--out", required=True, help="run directory (config.yaml, log.csv, best.pt, last.pt)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    log.info("training %s: %s, relays=%d, SNR %s dB, method %s, %d epochs -> %s",
+             cfg.name, cfg.model.name, cfg.link.relays, cfg.link.snr_db, cfg.train.method,
+             cfg.train.epochs, args.out)
+    run_dir = train_jscc(cfg, args.out, resume=args.resume)
+    log.info("done: %s (best.pt, last.pt, log.csv)", run_dir)
+    return 0

@@ -1,0 +1,318 @@
+"""Experiment configuration: dataclasses, one YAML per experiment, ``--set`` overrides on top.
+
+Precedence: dataclass defaults < YAML file < ``--set section.key=value``. Unknown keys are
+errors that name the key and the valid choices. The resolved config is saved with every
+run and embedded in every checkpoint, so a checkpoint rebuilds its model without flags.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import types
+import typing
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+import yaml
+
+from .errors import ConfigError
+
+C = TypeVar("C")
+
+
+@dataclass
+class DataConfig:
+    """Where images come from. ``kind``: ``synthetic`` (built in), ``list`` (NUS-WIDE style
+    list files) or ``folder`` (one class per sub-folder, e.g. EuroSAT)."""
+
+    kind: str = "synthetic"
+    image_size: int = 32
+    root: str | None = None
+    # list kind: split name -> list file (relative to ``root`` or absolute)
+    lists: dict[str, str] = field(default_factory=dict)
+    num_classes: int | None = None
+    val_fraction: float = 0.1  # carved from train when no val list / folder split
+    test_fraction: float = 0.2  # folder kind only
+    on_bad_image: str = "skip"  # skip | error
+    # synthetic kind: images per split
+    num_images: dict[str, int] = field(
+        default_factory=lambda: {"train": 2000, "val": 200, "test": 200, "db": 1000}
+    )
+    num_workers: int = 0
+    seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    """DeepJSCC architecture; the latent width follows from rho = M / 96 (M real channels)."""
+
+    name: str = "yilmaz2023-deepjscc"
+    num_features: int = 256
+    bandwidth_ratio: str = "1/3"
+
+    @property
+    def num_latent(self) -> int:
+        """M = 96·rho real latent channels (k = M/2 · H/4 · W/4 complex symbols, rho = k/(3HW))."""
+        rho = parse_ratio(self.bandwidth_ratio)
+        m = rho * 96
+        if m.denominator != 1 or m.numerator % 2 or m <= 0:
+            raise ConfigError(
+                f"model.bandwidth_ratio={self.bandwidth_ratio} gives M = 96*rho = {float(m):g}; "
+                "it must be a positive even integer (e.g. 1/3 -> 32, 1/6 -> 16, 1/12 -> 8)"
+            )
+        return int(m)
+
+
+@dataclass
+class LinkConfig:
+    """The multi-hop link: ``relays`` DF relays, hence ``relays + 1`` AWGN hops."""
+
+    protocol: str = "df"
+    relays: int = 0
+    snr_db: Any = -5.0  # one value for every hop, or a list with one value per hop
+    relay_clamp: bool = True  # relays clamp their decoded image to [0, 1] before re-encoding
+
+    def hop_snrs_db(self, relays: int | None = None) -> list[float]:
+        r = self.relays if relays is None else relays
+        if isinstance(self.snr_db, (list, tuple)):
+            if len(self.snr_db) != r + 1:
+                raise ConfigError(
+                    f"link.snr_db has {len(self.snr_db)} values but relays={r} needs {r + 1} "
+                    "(one per hop), or give a single value"
+                )
+            return [float(s) for s in self.snr_db]
+        return [float(self.snr_db)] * (r + 1)
+
+
+@dataclass
+class TrainConfig:
+    """DeepJSCC training. ``batch_size`` is one int, or a list indexed by the number of relays."""
+
+    method: str = "mse"  # mse | mse+dhd | mse+lpips
+    epochs: int = 10
+    batch_size: Any = 32
+    lr: float = 1e-4
+    lr_decay: float = 0.95  # MultiplicativeLR factor per epoch
+    weight_decay: float = 0.0
+    semantic_weight: float = 0.06  # lambda in MSE + lambda * (1 - cos(h(S), h(S_hat)))
+    lpips_weight: float = 0.1
+    dhd_checkpoint: str | None = None
+    init_from: str | None = None  # warm start: DeepJSCC weights of another checkpoint
+    device: str = "auto"
+    eval_batch_size: int = 64
+
+    def batch_size_for(self, relays: int) -> int:
+        if isinstance(self.batch_size, (list, tuple)):
+            if relays >= len(self.batch_size):
+                raise ConfigError(
+                    f"train.batch_size lists {len(self.batch_size)} sizes (for relays 0.."
+                    f"{len(self.batch_size) - 1}) but relays={relays}; add one or give an int"
+                )
+            return int(self.batch_size[relays])
+        return int(self.batch_size)
+
+
+@dataclass
+class EvalConfig:
+    """Defaults for ``semjscc eval``; empty lists mean "the trained value"."""
+
+    snr_db: list[float] = field(default_factory=list)
+    relays: list[int] = field(default_factory=list)
+    split: str = "test"
+    seed: int = 1234
+    top_k: int | None = None  # mAP@K; None = whole database
+
+
+@dataclass
+class SweepConfig:
+    """The grid a reproduction trains: one model per (relays, snr_db, method)."""
+
+    relays: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
+    snr_db: list[float] = field(default_factory=lambda: [-5.0, -10.0, -15.0])
+    methods: list[str] = field(default_factory=lambda: ["mse", "mse+dhd"])
+
+
+@dataclass
+class Config:
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    link: LinkConfig = field(default_factory=LinkConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def parse_ratio(value: str | float | int) -> Fraction:
+    """``"1/3"`` / ``0.3333`` -> Fraction (floats snapped to a denominator <= 1000)."""
+    try:
+        if isinstance(value, str):
+            return Fraction(value.strip())
+        return Fraction(value).limit_denominator(1000)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"not a ratio: {value!r} (write e.g. 1/3 or 0.25)") from None
+
+
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _check_type(value: Any, tp: Any, key: str) -> Any:
+    """Light type check/coercion of a YAML value against a dataclass annotation."""
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _check_type(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        (inner,) = typing.get_args(tp) or (Any,)
+        return [_check_type(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        _, inner = typing.get_args(tp) or (Any, Any)
+        return {str(k): _check_type(v, inner, f"{key}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
+    """Build dataclass ``cls`` from a nested mapping; unknown keys raise ``ConfigError``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(
+                f"unknown config key {full!r}; valid keys here: {', '.join(sorted(names))}"
+            )
+        tp = hints[key]
+        if _is_dataclass_type(tp):
+            kwargs[key] = from_dict(tp, value or {}, prefix=f"{full}.")
+        else:
+            kwargs[key] = _check_type(value, tp, full)
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    node = tree
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {dotted}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"train.epochs=3"`` -> ``("train.epochs", 3)``; the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value, got {text!r} (e.g. --set train.epochs=3)")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def resolve_config_path(spec: str | Path) -> Path:
+    """A file path, or a packaged preset name such as ``tiny/df`` (``configs/tiny/df.yaml``)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = str(spec).removesuffix(".yaml")
+    name = name.removeprefix("configs/")
+    packaged = resources.files("semjscc") / "configs" / f"{name}.yaml"
+    if packaged.is_file():
+        return Path(str(packaged))
+    raise ConfigError(
+        f"config {str(spec)!r} not found: give a YAML path or a preset such as "
+        f"{', '.join(list_presets())}"
+    )
+
+
+def list_presets() -> list[str]:
+    root = resources.files("semjscc") / "configs"
+    out = []
+    for group in sorted(p.name for p in root.iterdir() if p.is_dir()):
+        for item in sorted((root / group).iterdir(), key=lambda p: p.name):
+            if item.name.endswith(".yaml"):
+                out.append(f"{group}/{item.name.removesuffix('.yaml')}")
+    return out
+
+
+def load_config(
+    spec: str | Path | None = None,
+    overrides: list[str] | None = None,
+    cls: type[C] = Config,  # type: ignore[assignment]
+    base: dict[str, Any] | None = None,
+) -> C:
+    """Load ``spec`` (path or preset) or start from ``base`` (e.g. a checkpoint's config),
+    then apply ``key=value`` overrides."""
+    tree: dict[str, Any] = copy.deepcopy(base) if base is not None else {}
+    if spec is not None:
+        path = resolve_config_path(spec)
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    for text in overrides or []:
+        key, value = parse_override(text)
+        _set_path(tree, key, value)
+    return from_dict(cls, tree)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    return from_dict(Config, data)
+
+
+def save_config(cfg: Any, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -1,0 +1,125 @@
+"""Throughput, memory and hardware-utilisation measurements (printed by ``semjscc bench``).
+
+Utilisation is the model's achieved FLOP/s (2 FLOPs per MAC; a training step counted as
+3× the forward pass) over this machine's measured dense fp32 matrix-multiply FLOP/s.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..channels import awgn, power_normalize
+from ..config import ModelConfig
+from ..models import create_model
+from ..models.complexity import count_macs
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timeit(fn, device: torch.device, warmup: int, repeats: int) -> float:
+    """Median seconds per call of ``fn``."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def matmul_flops(device: torch.device, size: int = 2048, dtype: torch.dtype = torch.float32) -> float:
+    """Measured FLOP/s of a dense ``size``×``size`` matrix product (2·n³ FLOPs)."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    seconds = _timeit(lambda: a @ b, device, warmup=2, repeats=5)
+    return 2 * size**3 / seconds
+
+
+class PeakMemory:
+    """Peak memory of a block: CUDA allocator peak, or the process's peak RSS (Linux)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.peak_bytes = 0
+
+    @staticmethod
+    def _rss(field: str) -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.base = torch.cuda.memory_allocated(self.device)
+        else:
+            try:  # reset the RSS high-water mark (Linux >= 4.0)
+                Path("/proc/self/clear_refs").write_text("5")
+            except OSError:
+                pass
+            self.base = self._rss("VmRSS:")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            peak = self._rss("VmHWM:")
+        self.peak_bytes = max(0, peak - self.base)
+
+
+@dataclass
+class ModelBench:
+    name: str
+    image_size: int
+    batch_size: int
+    train_images_per_s: float
+    infer_images_per_s: float
+    train_peak_bytes: int
+    hop_gmacs: float
+    train_flops: float  # achieved FLOP/s while training
+    infer_flops: float
+
+
+def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
+                device: torch.device, repeats: int = 5) -> ModelBench:
+    """One-hop (r = 0) training step and inference throughput of a DeepJSCC pair."""
+    model = create_model(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.rand(batch_size, 3, image_size, image_size, device=device)
+    snr = torch.zeros(batch_size, device=device)
+
+    def hop() -> torch.Tensor:
+        return model.decode(awgn(power_normalize(model.encode(x, snr)), snr), snr)
+
+    def train_step() -> None:
+        opt.zero_grad(set_to_none=True)
+        (hop() - x).pow(2).mean().backward()
+        opt.step()
+
+    @torch.no_grad()
+    def infer() -> None:
+        hop()
+
+    with PeakMemory(device) as mem:
+        t_train = _timeit(train_step, device, warmup=2, repeats=repeats)
+    t_infer = _timeit(infer, device, warmup=2, repeats=repeats)
+    gmacs = count_macs(model, image_size)["hop"] / 1e9
+    return ModelBench(
+        name=name, image_size=image_size, batch_size=batch_size,
+        train_images_per_s=batch_size / t_train, infer_images_per_s=batch_size / t_infer,
+        train_peak_bytes=mem.peak_bytes, hop_gmacs=gmacs,
+        train_flops=3 * 2 * gmacs * 1e9 * batch_size / t_train,
+        infer_flops=2 * gmacs * 1e9 * batch_size / t_infer,
+    )

@@ -1,0 +1,146 @@
+"""A run directory: resolved config, per-epoch log, best/last checkpoints, resume.
+
+Layout::
+
+    RUN_DIR/config.yaml   resolved configuration of the run
+    RUN_DIR/log.csv       one row per finished epoch
+    RUN_DIR/last.pt       state after the latest finished epoch (resume point)
+    RUN_DIR/best.pt       weights of the epoch with the best validation metric
+
+Nothing already done is lost: a run directory that holds a run is never overwritten
+without ``--resume``, and resuming with a changed configuration is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import ConfigError, save_config, to_dict
+from .checkpoint import load_checkpoint, save_checkpoint
+from .seed import collect_rng_states, restore_rng_states
+
+# Keys that may change between a run and its resumption.
+RESUMABLE_KEYS = {"train.epochs", "train.device", "data.num_workers", "dhd.epochs"}
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Dotted keys whose values differ between two config dicts."""
+    fa, fb = _flatten(a), _flatten(b)
+    return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module inside DDP/compile wrappers (so state_dict keys never carry ``module.``)."""
+    return getattr(model, "module", model)
+
+
+class Run:
+    """Book-keeping of one training run; only the main process writes files."""
+
+    def __init__(self, out_dir: str | Path, cfg: Any, kind: str, resume: bool = False,
+                 is_main: bool = True) -> None:
+        self.dir = Path(out_dir)
+        self.cfg = cfg
+        self.kind = kind
+        self.is_main = is_main
+        self.start_epoch = 0
+        self.best = math.nan
+        self.last_path = self.dir / "last.pt"
+        self.best_path = self.dir / "best.pt"
+        self.log_path = self.dir / "log.csv"
+        self._resume_state: dict[str, Any] | None = None
+        if self.last_path.exists() and not resume:
+            raise ConfigError(
+                f"{self.dir} already holds a run (last.pt); pass --resume to continue it, "
+                "or choose another --out"
+            )
+        if resume:
+            if not self.last_path.exists():
+                raise ConfigError(f"nothing to resume in {self.dir} (no last.pt); drop --resume")
+            state = load_checkpoint(self.last_path, kind=kind)
+            diff = [k for k in config_differences(state["config"], to_dict(cfg))
+                    if k not in RESUMABLE_KEYS]
+            if diff:
+                raise ConfigError(
+                    f"--resume with a changed configuration ({', '.join(diff[:5])}); "
+                    f"resume with the run's own config ({self.dir / 'config.yaml'}) or use a new --out"
+                )
+            self._resume_state = state
+            self.start_epoch = int(state["epoch"])
+            self.best = float(state["best_metric"])
+        if is_main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.dir / "config.yaml")
+            self._trim_log()
+
+    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                scheduler: Any | None = None) -> None:
+        """Load model/optimiser/scheduler/RNG state when resuming (no-op otherwise)."""
+        if self._resume_state is None:
+            return
+        state = self._resume_state
+        unwrap(model).load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        restore_rng_states(state["rng"])
+        self._resume_state = None
+
+    def _trim_log(self) -> None:
+        """Keep only log rows of epochs the resume point has finished."""
+        if not self.log_path.exists():
+            return
+        with self.log_path.open() as fh:
+            rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) <= self.start_epoch]
+        if rows:
+            self._write_log(rows)
+        else:
+            self.log_path.unlink()
+
+    def _write_log(self, rows: list[dict[str, Any]]) -> None:
+        with self.log_path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def end_epoch(self, epoch: int, row: dict[str, Any], metric: float, model: nn.Module,
+                  optimizer: torch.optim.Optimizer, scheduler: Any | None,
+                  higher_is_better: bool) -> bool:
+        """Log ``row``, write last.pt, and best.pt when ``metric`` improved. Returns improved."""
+        improved = math.isnan(self.best) or (metric > self.best if higher_is_better
+                                             else metric < self.best)
+        if improved:
+            self.best = metric
+        if not self.is_main:
+            return improved
+        row = {"epoch": epoch, **row}
+        rows: list[dict[str, Any]] = []
+        if self.log_path.exists():
+            with self.log_path.open() as fh:
+                rows = list(csv.DictReader(fh))
+        self._write_log(rows + [row])
+        base = {"kind": self.kind, "config": to_dict(self.cfg), "epoch": epoch,
+                "best_metric": self.best, "metrics": row}
+        weights = unwrap(model).state_dict()
+        if improved:
+            save_checkpoint({**base, "model": weights}, self.best_path)
+        save_checkpoint({**base, "model": weights, "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                         "rng": collect_rng_states()}, self.last_path)
+        return improved

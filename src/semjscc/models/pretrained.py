@@ -1,0 +1,168 @@
+"""Finding and loading backbone weights: official torchvision ImageNet files or local files.
+
+A weights spec is ``None``/"none" (random init), "imagenet" (the official file for the
+architecture, looked up in ``torch.hub.get_dir()/checkpoints`` — i.e. ``$TORCH_HOME/hub`` —
+and downloaded there if missing) or a path to a state_dict file. Files are always read with
+``torch.load(..., weights_only=True)``. Every failure is one ``WeightsError`` line saying
+which file, what is wrong, and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor, nn
+
+from ..registry import BACKBONES
+from .backbones import AlexNet, ResNet
+
+M = TypeVar("M", bound=nn.Module)
+
+
+class WeightsError(RuntimeError):
+    """Weights could not be found, read or matched to the model (message is one line)."""
+
+
+@dataclass(frozen=True)
+class OfficialWeights:
+    """An official torchvision ImageNet file; its name ends in a SHA-256 prefix."""
+
+    filename: str
+    url: str
+
+    @property
+    def sha256_prefix(self) -> str:
+        return self.filename.rsplit("-", 1)[1].split(".", 1)[0]
+
+
+OFFICIAL_WEIGHTS: dict[str, OfficialWeights] = {
+    arch: OfficialWeights(filename, f"https://download.pytorch.org/models/{filename}")
+    for arch, filename in {
+        "resnet18": "resnet18-f37072fd.pth",
+        "resnet50": "resnet50-0676ba61.pth",
+        "alexnet": "alexnet-owt-7be5be79.pth",
+    }.items()
+}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
+
+
+def _first(keys: list[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
+
+
+def hub_checkpoint_dir() -> Path:
+    """The torch.hub file cache, ``$TORCH_HOME/hub/checkpoints`` (default ~/.cache/torch)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _imagenet_file(arch: str) -> Path:
+    """Cached official file for ``arch``, downloading it into the hub cache if missing."""
+    if arch not in OFFICIAL_WEIGHTS:
+        raise WeightsError(
+            f"no official ImageNet weights for {arch!r} (known: {', '.join(OFFICIAL_WEIGHTS)}); "
+            "fix: pass a weights file path or use pretrained: none")
+    official = OFFICIAL_WEIGHTS[arch]
+    cache = hub_checkpoint_dir()
+    target = cache / official.filename
+    if target.is_file():
+        return target
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(official.url, str(target),
+                                       hash_prefix=official.sha256_prefix, progress=True)
+    except Exception as exc:  # no network, proxy, disk, hash mismatch: all the same fix
+        raise WeightsError(
+            f"ImageNet weights for {arch!r} not found: expected {official.filename} in {cache} "
+            f"and downloading {official.url} failed ({_first_line(exc)}); fix: download that "
+            f"file into {cache} (or set TORCH_HOME), pass its path as the weights, "
+            "or use pretrained: none") from exc
+    return target
+
+
+def resolve_weights(arch: str, spec: str | os.PathLike[str] | None) -> Path | None:
+    """Weights spec -> file to load, or None for random init (see module docstring)."""
+    if spec is None or str(spec).lower() == "none":
+        return None
+    if str(spec).lower() == "imagenet":
+        return _imagenet_file(arch)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise WeightsError(
+            f"weights file {path} for {arch!r} not found; fix: correct the path, "
+            "use 'imagenet' for the official weights, or use pretrained: none")
+    return path
+
+
+def _read_state_dict(path: Path) -> Mapping[str, Tensor]:
+    """Tensors of a raw state_dict file, or of one wrapped under "state_dict" / "model"."""
+    try:
+        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        refused = [line.split("error:", 1)[1].strip() for line in str(exc).splitlines()
+                   if "WeightsUnpickler error:" in line]
+        if refused:
+            raise WeightsError(
+                f"weights file {path} holds pickled Python objects that safe loading "
+                f"(weights_only=True) refuses ({refused[0].split('. ')[0]}); fix: re-save only "
+                "the tensors with torch.save(model.state_dict(), path)") from exc
+        raise WeightsError(
+            f"cannot read weights file {path} ({_first_line(exc)}): it is truncated, corrupt, "
+            "or not a PyTorch file; fix: download it again, or re-save it with "
+            "torch.save(model.state_dict(), path)") from exc
+    for wrapper in ("state_dict", "model"):
+        if isinstance(obj, Mapping) and isinstance(obj.get(wrapper), Mapping):
+            obj = obj[wrapper]
+    if not (isinstance(obj, Mapping) and obj
+            and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())):
+        raise WeightsError(
+            f"weights file {path} holds a {type(obj).__name__}, not a state_dict of tensors; "
+            "fix: save it with torch.save(model.state_dict(), path)")
+    return obj
+
+
+def load_pretrained(model: M, path: str | os.PathLike[str]) -> M:
+    """Strictly load the state_dict in ``path`` into ``model`` (in place) and return it.
+
+    Every model key must be in the file with the same shape and vice versa; only BatchNorm
+    ``num_batches_tracked`` may be absent (pre-2018 files); the model's value is kept then.
+    The model is left untouched when the file does not match.
+    """
+    path = Path(path)
+    state = _read_state_dict(path)
+    expected = model.state_dict()
+    untracked = [k for k in expected if k not in state and k.endswith("num_batches_tracked")]
+    state = {**state, **{k: expected[k] for k in untracked}}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong_shape = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+                   for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    problems = [f"{len(keys)} {what} ({_first(keys)})" for what, keys in
+                (("missing keys", missing), ("unexpected keys", unexpected),
+                 ("shape mismatches file vs model", wrong_shape)) if keys]
+    if problems:
+        raise WeightsError(
+            f"weights file {path} does not fit {type(model).__name__}: {'; '.join(problems)}; "
+            "fix: pass weights saved from this architecture (same num_classes), "
+            "or use pretrained: none")
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def build_backbone(arch: str, weights: str | os.PathLike[str] | None = None,
+                   **kwargs: Any) -> ResNet | AlexNet:
+    """``BACKBONES`` factory ``arch`` with ``kwargs``, then ``weights`` loaded if given.
+
+    Official ImageNet weights need the factory's default ``num_classes`` (1000).
+    """
+    model = BACKBONES.build(arch, **kwargs)
+    path = resolve_weights(arch, weights)
+    return model if path is None else load_pretrained(model, path)
