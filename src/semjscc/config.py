@@ -102,6 +102,9 @@ class TrainConfig:
     lpips_weight: float = 0.1
     dhd_checkpoint: str | None = None
     init_from: str | None = None  # warm start: DeepJSCC weights of another checkpoint
+    # SNR-adaptive training: each image's SNR on each hop drawn from U[lo, hi] dB instead of
+    # link.snr_db (validation stays at link.snr_db). None = the paper's fixed-SNR training.
+    snr_db_range: list[float] | None = None
     device: str = "auto"
     eval_batch_size: int = 64
 

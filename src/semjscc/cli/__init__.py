@@ -7,6 +7,7 @@ plain functions of ``argv`` so tests call :func:`main` directly.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -17,8 +18,16 @@ from .common import setup_logging
 SUBCOMMANDS = [info, train, evaluate, transmit, plot, bench]
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """Reads comma lists of negative numbers (``--snr-db -15,-10,-5``) as values."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\d*\.?\d+([,:]-?\d*\.?\d+)*$")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="semjscc",
         description="Semantic DeepJSCC over noisy multi-hop links: train, evaluate, plot.",
     )

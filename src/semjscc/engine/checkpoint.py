@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 
 
 def versions() -> dict[str, str]:
-    return {"semjscc": __version__, "torch": torch.__version__, "python": platform.python_version()}
+    return {"semjscc": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:

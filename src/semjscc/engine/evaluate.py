@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from ..config import Config, config_from_dict
 from ..metrics.image import image_metrics, update_clamped
 from ..models import DeepJSCC, MultiHopDF, create_model
+from ..progress import progress
 from .checkpoint import load_checkpoint
 
 System = Callable[[Tensor, torch.Generator], Tensor]
@@ -66,7 +66,7 @@ def evaluate_system(system: System, loader: Iterable[dict[str, Any]],
     """Run ``system`` over ``loader`` and return the merged metrics plus ``n_images``."""
     generator = torch.Generator(device=device).manual_seed(seed)
     n_images = 0
-    for batch in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
+    for batch in progress(loader, desc):
         x = batch["image"].to(device)
         if x.shape[0] == 0:
             continue

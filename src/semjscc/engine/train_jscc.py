@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
-from tqdm.auto import tqdm
 
-from ..config import Config
+from ..config import Config, TrainConfig
+from ..errors import ConfigError
 from ..data import build_dataset, make_loader
 from ..losses.objective import JSCCObjective, build_objective
 from ..models import MultiHopDF, create_model
+from ..progress import progress
 from .checkpoint import load_checkpoint
 from .distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, resolve_device
 from .run import Run, unwrap
@@ -35,22 +37,38 @@ def _loader(cfg: Config, split: str, batch_size: int, train: bool, dist: DistInf
                        num_workers=cfg.data.num_workers, sampler=sampler)
 
 
-def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, hop_snrs: list[float],
+SNRSampler = Callable[[int, torch.device], list[float | torch.Tensor]]
+
+
+def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
+    """Per-batch hop SNRs: the fixed list, or with ``train.snr_db_range`` one uniform draw
+    per image and hop (SNR-adaptive training)."""
+    if cfg.snr_db_range is None:
+        return lambda batch, device: hop_snrs_db
+    if len(cfg.snr_db_range) != 2 or cfg.snr_db_range[0] > cfg.snr_db_range[1]:
+        raise ConfigError(f"train.snr_db_range must be [low, high] in dB, got {cfg.snr_db_range}")
+    lo, hi = cfg.snr_db_range
+    return lambda batch, device: [torch.empty(batch, device=device).uniform_(lo, hi)
+                                  for _ in hop_snrs_db]
+
+
+def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampler: SNRSampler,
               device: torch.device, dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
               generator: torch.Generator | None = None, desc: str = "") -> dict[str, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given. Returns image-weighted
-    means of the objective's terms plus ``psnr`` (per image, output clamped to [0, 1])."""
+    """One pass over ``loader``; trains when ``optimizer`` is given. ``snr_sampler(B, device)``
+    gives the hop SNRs of a batch. Returns image-weighted means of the objective's terms
+    plus ``psnr`` (per image, output clamped to [0, 1])."""
     training = optimizer is not None
     link.train(training)
     sums: dict[str, torch.Tensor] = {}
     n_images = torch.zeros((), device=device)
-    bar = tqdm(loader, desc=desc, leave=False, disable=not dist.is_main, dynamic_ncols=True)
+    bar = progress(loader, desc, enabled=dist.is_main)
     for batch in bar:
         x = batch["image"].to(device, non_blocking=True)
         if x.shape[0] == 0:
             continue
         with torch.set_grad_enabled(training):
-            out = link(x, hop_snrs, generator=generator)
+            out = link(x, snr_sampler(x.shape[0], device), generator=generator)
             terms = objective(x, out["x_hat"])
         if training:
             optimizer.zero_grad(set_to_none=True)
@@ -82,6 +100,7 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         run = Run(out_dir, cfg, kind="deepjscc", resume=resume, is_main=dist.is_main)
         relays = cfg.link.relays
         hop_snrs = cfg.link.hop_snrs_db()
+        train_snrs = make_snr_sampler(cfg.train, hop_snrs)
         train_loader = _loader(cfg, "train", cfg.train.batch_size_for(relays), True, dist)
         val_loader = _loader(cfg, "val", cfg.train.eval_batch_size, False, dist)
 
@@ -107,11 +126,11 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
                 train_loader.generator.manual_seed(cfg.seed + epoch)
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            tr = run_epoch(link, objective, train_loader, hop_snrs, device, dist, optimizer,
+            tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
                            desc=f"epoch {epoch}/{cfg.train.epochs} train")
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
-            va = run_epoch(link, objective, val_loader, hop_snrs, device, dist,
+            va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
                            generator=val_gen, desc=f"epoch {epoch} val")
             scheduler.step()
             row = {"lr": lr, **{f"train_{k}": v for k, v in tr.items()},

@@ -1,0 +1,81 @@
+"""The command line end to end on micro data, and its one-line errors."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from semjscc.cli import main
+
+
+def _set(overrides):
+    return [a for o in overrides for a in ("--set", o)]
+
+
+def test_info_prints_reference_numbers(capsys):
+    assert main(["info", "--config", "paper/df"]) == 0
+    out = capsys.readouterr().out
+    assert "22,322,579" in out and "89.29 MB" in out
+    assert "65,536 complex symbols" in out
+    assert "0.3333" in out
+    assert "encode 101.517 G" in out and "decode 123.472 G" in out
+
+
+def test_train_eval_transmit_plot(tmp_path, micro_overrides, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", "tiny/df", *_set(micro_overrides), "--out", str(run)]) == 0
+    results = tmp_path / "results.csv"
+    assert main(["eval", "--checkpoint", str(run / "best.pt"), "--snr-db", "-10,0,10",
+                 "--relays", "0,1", "--out", str(results)]) == 0
+    rows = list(csv.DictReader(results.open()))
+    assert len(rows) == 6 and {r["snr_db"] for r in rows} == {"-10", "0", "10"}
+    assert {"method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "psnr", "ms_ssim",
+            "n_images", "seed"} <= set(rows[0])
+
+    image = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (21, 30, 3), dtype=np.uint8)).save(image)
+    capsys.readouterr()
+    assert main(["transmit", str(image), "--checkpoint", str(run / "best.pt"), "--snr-db", "0",
+                 "--relays", "2", "--out", str(tmp_path / "tx")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("PSNR") == 3 and "destination" in out
+    for i in (1, 2, 3):
+        assert Image.open(tmp_path / "tx" / f"hop{i}.png").size == (30, 21)
+
+    fig = tmp_path / "fig.png"
+    assert main(["plot", str(results), "--x", "relays", "--y", "psnr,ms_ssim", "--hue", "snr_db",
+                 "--out", str(fig)]) == 0
+    assert fig.stat().st_size > 10_000
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    assert main(["info", "--config", "tiny/df", "--set", "model.num_featres=3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "model.num_featres" in err and "valid keys" in err
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    assert main(["eval", "--checkpoint", str(bad), "--out", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and str(bad) in err and "retrain" in err
+
+    img = tmp_path / "broken.jpg"
+    img.write_bytes(b"not a jpeg")
+    assert main(["transmit", str(img), "--checkpoint", str(bad), "--snr-db", "0",
+                 "--relays", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read image" in capsys.readouterr().err
+
+    results = tmp_path / "r.csv"
+    results.write_text("method,relays,psnr\nmse,0,20\n")
+    assert main(["plot", str(results), "--x", "relays", "--y", "lpips", "--out",
+                 str(tmp_path / "f.png")]) == 2
+    assert "'lpips' is not in" in capsys.readouterr().err
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "semjscc", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "train" in proc.stdout

@@ -1,0 +1,98 @@
+"""Training runs, resume, checkpoints and evaluation on micro synthetic data."""
+
+import csv
+
+import pytest
+import torch
+
+from semjscc.config import ConfigError, load_config
+from semjscc.engine.checkpoint import load_checkpoint, save_checkpoint
+from semjscc.engine.evaluate import evaluate_df_checkpoint
+from semjscc.engine.train_jscc import train_jscc
+from semjscc.errors import CheckpointError
+
+
+def _weights(path):
+    return load_checkpoint(path, kind="deepjscc")["model"]
+
+
+def test_train_writes_run_dir_and_learns(tmp_path, micro_cfg):
+    run = train_jscc(micro_cfg, tmp_path / "run")
+    for name in ("config.yaml", "log.csv", "best.pt", "last.pt"):
+        assert (run / name).is_file()
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    ckpt = load_checkpoint(run / "last.pt", kind="deepjscc")
+    assert ckpt["config"]["link"]["relays"] == 1
+    assert ckpt["versions"]["torch"] == torch.__version__
+    assert load_config(run / "config.yaml") == micro_cfg
+
+
+def test_resume_is_bit_faithful(tmp_path, micro_overrides):
+    straight = train_jscc(load_config("tiny/df", micro_overrides), tmp_path / "a")
+    half = load_config("tiny/df", micro_overrides + ["train.epochs=1"])
+    train_jscc(half, tmp_path / "b")
+    resumed = train_jscc(load_config("tiny/df", micro_overrides), tmp_path / "b", resume=True)
+    a, b = _weights(straight / "last.pt"), _weights(resumed / "last.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert len(list(csv.DictReader((resumed / "log.csv").open()))) == 2
+
+
+def test_existing_run_is_never_overwritten(tmp_path, micro_cfg, micro_overrides):
+    run = train_jscc(micro_cfg, tmp_path / "run")
+    before = (run / "last.pt").read_bytes()
+    with pytest.raises(ConfigError, match="--resume"):
+        train_jscc(micro_cfg, run)
+    changed = load_config("tiny/df", micro_overrides + ["train.lr=0.5"])
+    with pytest.raises(ConfigError, match="train.lr"):
+        train_jscc(changed, run, resume=True)
+    assert (run / "last.pt").read_bytes() == before
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        train_jscc(micro_cfg, tmp_path / "empty", resume=True)
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    save_checkpoint({"kind": "x", "model": {"w": torch.ones(2)}}, path)
+    good = path.read_bytes()
+
+    def crash(obj, fh, *a, **k):
+        fh.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        save_checkpoint({"kind": "x", "model": {"w": torch.zeros(2)}}, path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_truncated_or_wrong_checkpoints_are_clear(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint({"kind": "deepjscc", "model": {"w": torch.ones(1000)}}, path)
+    data = path.read_bytes()
+    (tmp_path / "t.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated, corrupt"):
+        load_checkpoint(tmp_path / "t.pt")
+    with pytest.raises(CheckpointError, match="'dhd' checkpoint is needed"):
+        load_checkpoint(path, kind="dhd")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_eval_rows_and_trends(tmp_path, micro_overrides):
+    cfg = load_config("tiny/df", micro_overrides + ["link.relays=0", "train.epochs=3",
+                                                    "data.num_images.train=160"])
+    run = train_jscc(cfg, tmp_path / "run")
+    rows = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0, 10.0], relays=[0, 3])
+    assert len(rows) == 4
+    for key in ("method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "psnr",
+                "ms_ssim", "n_images", "seed"):
+        assert key in rows[0]
+    by = {(r["relays"], r["snr_db"]): r["psnr"] for r in rows}
+    assert by[(0, 10.0)] > by[(0, -10.0)]
+    assert by[(0, 10.0)] > by[(3, 10.0)]
+    assert rows[0]["n_images"] == 16 and rows[0]["protocol"] == "df"
+    again = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0], relays=[0])
+    assert again[0]["psnr"] == rows[0]["psnr"]  # same seed, same noise
