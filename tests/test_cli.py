@@ -79,3 +79,13 @@ def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "semjscc", "--help"], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0 and "train" in proc.stdout
+
+
+def test_bench_prints_figures(capsys):
+    assert main(["bench", "--configs", "tiny/df", "--repeats", "1", "--batch", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "GFLOP/s" in out
+    line = next(l for l in out.splitlines() if l.startswith("tiny/df"))
+    fields = line.split()
+    assert fields[1] == "32" and fields[2] == "4"
+    assert float(fields[4]) > 0 and float(fields[5]) > 0  # train / infer images per second

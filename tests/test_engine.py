@@ -96,3 +96,25 @@ def test_eval_rows_and_trends(tmp_path, micro_overrides):
     assert rows[0]["n_images"] == 16 and rows[0]["protocol"] == "df"
     again = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0], relays=[0])
     assert again[0]["psnr"] == rows[0]["psnr"]  # same seed, same noise
+
+
+def test_torchrun_ddp_two_processes_on_cpu(tmp_path, micro_overrides):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
+    if torchrun is None:
+        pytest.skip("torchrun not installed next to this interpreter")
+    run = tmp_path / "ddp"
+    args = [torchrun, "--standalone", "--nproc-per-node", "2", "-m", "semjscc", "train",
+            "--config", "tiny/df", *[a for o in micro_overrides for a in ("--set", o)],
+            "--out", str(run)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("done:") == 1  # only rank 0 reports
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert set(_weights(run / "best.pt")) == set(_weights(run / "last.pt"))

@@ -16,11 +16,14 @@ PAPER_INFERENCE_S, PAPER_TRAINING_S = 0.046, 0.094  # per image on a V100 (Bergs
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="throughput, memory and utilisation of tiny/paper configs",
                        description="Benchmark one-hop training and inference of the tiny and "
-                       "paper DeepJSCC configs. On CPU the paper config runs at 64x64 unless "
-                       "--paper-size is given; on a GPU at 256x256.")
+                       "paper DeepJSCC configs. On CPU configs larger than 64x64 run at 64x64 "
+                       "unless --size is given.")
+    p.add_argument("--configs", default="tiny/df,paper/df", help="comma-separated configs")
     p.add_argument("--device", default="auto")
-    p.add_argument("--paper-size", type=int, default=None, help="paper-config image size")
-    p.add_argument("--paper-batch", type=int, default=None, help="paper-config batch size")
+    p.add_argument("--size", type=int, default=None,
+                   help="image size (default: the config's; on CPU at most 64)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="batch size (default: the config's r=0 batch; 2 for shrunk CPU runs)")
     p.add_argument("--repeats", type=int, default=5)
     p.set_defaults(func=run)
 
@@ -33,14 +36,14 @@ def run(args: argparse.Namespace) -> int:
     peak = matmul_flops(device)
     where = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {where}")
-    print(f"measured dense fp32 matmul (2048^3): {peak / 1e9:,.1f} GFLOP/s")
-    tiny = load_config("tiny/df")
-    paper = load_config("paper/df")
-    cases = [
-        ("tiny/df", tiny.model, tiny.data.image_size, tiny.train.batch_size_for(0)),
-        ("paper/df", paper.model, args.paper_size or (256 if on_gpu else 64),
-         args.paper_batch or (paper.train.batch_size_for(0) if on_gpu else 2)),
-    ]
+    print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): {peak / 1e9:,.1f} GFLOP/s")
+    cases = []
+    for name in args.configs.split(","):
+        cfg = load_config(name)
+        shrink = not on_gpu and cfg.data.image_size > 64
+        size = args.size or (64 if shrink else cfg.data.image_size)
+        batch = args.batch or (2 if shrink else cfg.train.batch_size_for(0))
+        cases.append((name, cfg.model, size, batch))
     print(f"{'config':<10}{'size':>6}{'batch':>7}{'GMAC/hop':>10}{'train img/s':>13}"
           f"{'infer img/s':>13}{'train ms/img':>14}{'infer ms/img':>14}{'train util':>12}"
           f"{'infer util':>12}{'train peak mem':>16}")
@@ -50,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
               f"{b.infer_images_per_s:>13.1f}{1e3 / b.train_images_per_s:>14.1f}"
               f"{1e3 / b.infer_images_per_s:>14.1f}{b.train_flops / peak:>12.1%}"
               f"{b.infer_flops / peak:>12.1%}{b.train_peak_bytes / 2**20:>12.0f} MiB")
-    print(f"paper (V100, 256x256): training {PAPER_TRAINING_S * 1e3:.0f} ms/img, "
-          f"inference {PAPER_INFERENCE_S * 1e3:.0f} ms/img")
+    print(f"reference, Bergström et al. (V100, 256x256): training {PAPER_TRAINING_S * 1e3:.0f} "
+          f"ms/img, inference {PAPER_INFERENCE_S * 1e3:.0f} ms/img")
     return 0

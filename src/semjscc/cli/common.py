@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from ..config import Config, load_config
 
@@ -34,6 +35,9 @@ def int_list(text: str) -> list[int]:
 
 
 def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(message)s", force=True)
+    """Console logging; under torchrun only rank 0 speaks (others log warnings only)."""
+    level = logging.DEBUG if verbose else logging.INFO
+    if int(os.environ.get("RANK", "0")) != 0:
+        level = logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", force=True)
 

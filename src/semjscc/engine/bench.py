@@ -37,12 +37,15 @@ def _timeit(fn, device: torch.device, warmup: int, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def matmul_flops(device: torch.device, size: int = 2048, dtype: torch.dtype = torch.float32) -> float:
-    """Measured FLOP/s of a dense ``size``×``size`` matrix product (2·n³ FLOPs)."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    seconds = _timeit(lambda: a @ b, device, warmup=2, repeats=5)
-    return 2 * size**3 / seconds
+def matmul_flops(device: torch.device, sizes: tuple[int, ...] = (1024, 2048, 4096),
+                 dtype: torch.dtype = torch.float32) -> float:
+    """Best measured FLOP/s of dense n×n matrix products (2·n³ FLOPs) over ``sizes``."""
+    best = 0.0
+    for n in sizes:
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        best = max(best, 2 * n**3 / _timeit(lambda: a @ b, device, warmup=2, repeats=5))
+    return best
 
 
 class PeakMemory:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ..config import ModelConfig
 from ..registry import MODELS
+from .backbones import AlexNet, ResNet
 from .deepjscc import DeepJSCC
 from .multihop import MultiHopDF, pad_to_multiple
+from .pretrained import WeightsError, build_backbone, load_pretrained, resolve_weights
 
 
 def create_model(cfg: ModelConfig) -> DeepJSCC:
@@ -13,4 +15,15 @@ def create_model(cfg: ModelConfig) -> DeepJSCC:
     return MODELS.build(cfg.name, num_features=cfg.num_features, num_latent=cfg.num_latent)
 
 
-__all__ = ["DeepJSCC", "MultiHopDF", "create_model", "pad_to_multiple"]
+__all__ = [
+    "AlexNet",
+    "DeepJSCC",
+    "MultiHopDF",
+    "ResNet",
+    "WeightsError",
+    "build_backbone",
+    "create_model",
+    "load_pretrained",
+    "pad_to_multiple",
+    "resolve_weights",
+]

@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor, nn
 
+from ..errors import SemjsccError
 from ..registry import BACKBONES
 from .backbones import AlexNet, ResNet
 
 M = TypeVar("M", bound=nn.Module)
 
 
-class WeightsError(RuntimeError):
+class WeightsError(SemjsccError, RuntimeError):
     """Weights could not be found, read or matched to the model (message is one line)."""
 
 
