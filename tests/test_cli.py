@@ -82,10 +82,12 @@ def test_python_dash_m_entry_point():
 
 
 def test_bench_prints_figures(capsys):
-    assert main(["bench", "--configs", "tiny/df", "--repeats", "1", "--batch", "4"]) == 0
+    assert main(["bench", "--configs", "tiny/df", "--repeats", "1", "--batch", "4",
+                 "--qf", "2:1", "--qf-max-blocks", "2000"]) == 0
     out = capsys.readouterr().out
     assert "GFLOP/s" in out
     line = next(l for l in out.splitlines() if l.startswith("tiny/df"))
     fields = line.split()
     assert fields[1] == "32" and fields[2] == "4"
     assert float(fields[4]) > 0 and float(fields[5]) > 0  # train / infer images per second
+    assert "fit 2,000 of 68,812,800 blocks" in out and "M blocks/s" in out

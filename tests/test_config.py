@@ -25,8 +25,9 @@ def test_presets_load_and_paper_settings():
 
 
 def test_overrides_and_types(tmp_path):
-    cfg = load_config("tiny/df", ["train.epochs=3", "link.snr_db=[0, 5]", "link.relays=1"])
-    assert cfg.train.epochs == 3
+    cfg = load_config("tiny/df", ["train.epochs=3", "link.snr_db=[0, 5]", "link.relays=1",
+                                  "train.lr=3e-3"])
+    assert cfg.train.epochs == 3 and cfg.train.lr == 0.003
     assert cfg.link.hop_snrs_db() == [0.0, 5.0]
     path = tmp_path / "c.yaml"
     save_config(cfg, path)

@@ -82,8 +82,9 @@ def test_truncated_or_wrong_checkpoints_are_clear(tmp_path):
 
 
 def test_eval_rows_and_trends(tmp_path, micro_overrides):
-    cfg = load_config("tiny/df", micro_overrides + ["link.relays=0", "train.epochs=3",
-                                                    "data.num_images.train=160"])
+    cfg = load_config("tiny/df", micro_overrides + [
+        "link.relays=0", "train.epochs=4", "data.num_images.train=640", "train.lr=3e-3",
+        "model.num_features=16"])
     run = train_jscc(cfg, tmp_path / "run")
     rows = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0, 10.0], relays=[0, 3])
     assert len(rows) == 4
@@ -91,8 +92,8 @@ def test_eval_rows_and_trends(tmp_path, micro_overrides):
                 "ms_ssim", "n_images", "seed"):
         assert key in rows[0]
     by = {(r["relays"], r["snr_db"]): r["psnr"] for r in rows}
-    assert by[(0, 10.0)] > by[(0, -10.0)]
-    assert by[(0, 10.0)] > by[(3, 10.0)]
+    assert by[(0, 10.0)] > by[(0, -10.0)] + 0.5  # measured: 16.0 vs 14.7 dB
+    assert by[(0, 10.0)] > by[(3, 10.0)] + 0.5  # measured: 16.0 vs 15.0 dB
     assert rows[0]["n_images"] == 16 and rows[0]["protocol"] == "df"
     again = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0], relays=[0])
     assert again[0]["psnr"] == rows[0]["psnr"]  # same seed, same noise

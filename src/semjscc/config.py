@@ -94,6 +94,7 @@ class TrainConfig:
 
     method: str = "mse"  # mse | mse+dhd | mse+lpips
     epochs: int = 10
+    epoch_images: int | None = None  # images per epoch: a fresh seeded subset (None = all)
     batch_size: Any = 32
     lr: float = 1e-4
     lr_decay: float = 0.95  # MultiplicativeLR factor per epoch
@@ -106,6 +107,7 @@ class TrainConfig:
     # link.snr_db (validation stays at link.snr_db). None = the paper's fixed-SNR training.
     snr_db_range: list[float] | None = None
     device: str = "auto"
+    channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and GPU
     eval_batch_size: int = 64
 
     def batch_size_for(self, relays: int) -> int:
@@ -127,7 +129,9 @@ class EvalConfig:
     relays: list[int] = field(default_factory=list)
     split: str = "test"
     seed: int = 1234
-    top_k: int | None = None  # mAP@K; None = whole database
+    # ImageNet AlexNet for LPIPS: "imagenet" ($TORCH_HOME/hub/checkpoints or download), a path,
+    # or "none" (no LPIPS). Without the file the lpips column stays empty.
+    alexnet_weights: str = "imagenet"
 
 
 @dataclass
@@ -137,6 +141,40 @@ class SweepConfig:
     relays: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
     snr_db: list[float] = field(default_factory=lambda: [-5.0, -10.0, -15.0])
     methods: list[str] = field(default_factory=lambda: ["mse", "mse+dhd"])
+    # one model per (method, relays) trained over U[min, max] of snr_db (instead of per SNR)
+    snr_adaptive: bool = False
+    # r > 0 models start from the same method's r = 0 model and train warm_start_epochs
+    warm_start: bool = False
+    warm_start_epochs: int = 1
+    qf: list[str] = field(default_factory=lambda: ["4:0.75", "2:1", "4:1.25", "2:1.5", "2:2"])
+    qf_max_blocks: int = 1_000_000
+    separation: list[str] = field(default_factory=lambda: ["jpeg2000", "webp", "avif"])
+
+
+@dataclass
+class DHDConfig:
+    """Deep Hash Distillation (Jang et al., ECCV 2022) with the official code's defaults."""
+
+    backbone: str = "resnet50"  # resnet50 | resnet18 | resnet-tiny | alexnet
+    width: int | None = None  # resnet-tiny base width (None = its default, 32)
+    pretrained: str = "imagenet"  # imagenet | none | path to a torchvision weights file
+    num_bits: int = 64
+    crop_size: int | None = 224  # centre crop before the backbone; None = whole image
+    tau: float = 0.2
+    lambda_sdh: float = 0.1
+    lambda_bceq: float = 0.1
+    sigma: float = 0.5
+    teacher_strength: float = 0.5  # A_w: 0.5 for ResNet, 0.2 for AlexNet
+    crop_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])  # RandomResizedCrop
+    student_strength: float = 1.0
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 3e-4  # hash head and proxies
+    backbone_lr_scale: float = 0.05  # backbone lr = scale * lr
+    weight_decay: float = 1e-5
+    warmup_epochs: int = 10  # constant lr, then cosine to 0 over the remaining epochs
+    top_k: int | None = 5000  # mAP@K
+    checkpoint: str | None = None  # trained DHD used by eval/authenticate (best.pt)
 
 
 @dataclass
@@ -149,6 +187,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    dhd: DHDConfig = field(default_factory=DHDConfig)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -205,6 +244,11 @@ def _check_type(value: Any, tp: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads 3e-3 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {value!r}")
         return float(value)
@@ -292,6 +336,35 @@ def list_presets() -> list[str]:
     return out
 
 
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_config_tree(spec: str | Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The YAML mapping of ``spec`` with its ``extends:`` parents (a preset name or path, or a
+    list of them, merged in order) merged underneath it."""
+    path = resolve_config_path(spec)
+    if str(path) in _seen:
+        raise ConfigError(f"{path}: circular 'extends' ({' -> '.join(_seen)})")
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of sections")
+    parents = tree.pop("extends", None) or []
+    merged: dict[str, Any] = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        merged = _deep_merge(merged, read_config_tree(parent, _seen + (str(path),)))
+    return _deep_merge(merged, tree)
+
+
 def load_config(
     spec: str | Path | None = None,
     overrides: list[str] | None = None,
@@ -302,11 +375,7 @@ def load_config(
     then apply ``key=value`` overrides."""
     tree: dict[str, Any] = copy.deepcopy(base) if base is not None else {}
     if spec is not None:
-        path = resolve_config_path(spec)
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        tree = _deep_merge(tree, read_config_tree(spec))
     for text in overrides or []:
         key, value = parse_override(text)
         _set_path(tree, key, value)

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SemjsccError
-from . import bench, evaluate, info, plot, train, transmit
+from . import authenticate, bench, dhd, evaluate, info, plot, qf, reproduce, train, transmit
 from .common import setup_logging
 
-SUBCOMMANDS = [info, train, evaluate, transmit, plot, bench]
+SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, authenticate, qf, bench]
 
 
 class ArgumentParser(argparse.ArgumentParser):

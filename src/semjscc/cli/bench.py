@@ -7,7 +7,9 @@ import argparse
 import torch
 
 from ..config import load_config
-from ..engine.bench import bench_model, matmul_flops
+from ..engine.bench import bench_model, bench_qf, matmul_flops
+from ..engine.qf import parse_settings
+from .qf import PAPER_NQ_B
 from ..engine.distributed import resolve_device
 
 PAPER_INFERENCE_S, PAPER_TRAINING_S = 0.046, 0.094  # per image on a V100 (Bergström et al.)
@@ -25,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=None,
                    help="batch size (default: the config's r=0 batch; 2 for shrunk CPU runs)")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--qf", default=PAPER_NQ_B,
+                   help="N_Q:b settings for the QF fit/quantise benchmark ('' to skip)")
+    p.add_argument("--qf-max-blocks", type=int, default=1_000_000)
     p.set_defaults(func=run)
 
 
@@ -53,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
               f"{b.infer_images_per_s:>13.1f}{1e3 / b.train_images_per_s:>14.1f}"
               f"{1e3 / b.infer_images_per_s:>14.1f}{b.train_flops / peak:>12.1%}"
               f"{b.infer_flops / peak:>12.1%}{b.train_peak_bytes / 2**20:>12.0f} MiB")
+    if args.qf:
+        print(f"QF at paper scale (1,050 val images x 131,072 reals; K-means on a subsample of "
+              f"at most {args.qf_max_blocks:,} blocks):")
+        for q in bench_qf(parse_settings(args.qf), max_blocks=args.qf_max_blocks, device=device):
+            print(f"  N_Q={q.n_q} b={q.bits:<5g} K={2 ** round(q.n_q * q.bits):<3} fit "
+                  f"{q.n_blocks_fit:,} of {q.n_blocks_total:,} blocks in {q.fit_seconds:6.1f} s;"
+                  f" quantise {q.quantize_blocks_per_s / 1e6:6.1f} M blocks/s")
     print(f"reference, Bergström et al. (V100, 256x256): training {PAPER_TRAINING_S * 1e3:.0f} "
           f"ms/img, inference {PAPER_INFERENCE_S * 1e3:.0f} ms/img")
     return 0

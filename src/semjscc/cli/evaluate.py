@@ -6,6 +6,8 @@ import argparse
 import logging
 
 from ..engine.evaluate import evaluate_df_checkpoint
+from ..engine.qf import evaluate_qf_checkpoint
+from ..errors import ConfigError
 from ..engine.results import write_results
 from .common import float_list, int_list
 
@@ -19,9 +21,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a training run")
     p.add_argument("--snr-db", type=float_list, default=None, help="e.g. -15,-10,-5")
     p.add_argument("--relays", type=int_list, default=None, help="e.g. 0,1,2,3")
+    p.add_argument("--protocol", choices=("df", "qf"), default="df",
+                   help="df: decode-and-forward; qf: quantize-and-forward with --codebooks")
+    p.add_argument("--codebooks", default=None, help="directory written by fit-codebook (qf)")
+    p.add_argument("--qf-every-relay", action="store_true",
+                   help="extension: quantise at every relay of a --relays chain (qf)")
     p.add_argument("--out", required=True, help="results CSV to write")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: eval.seed)")
+    p.add_argument("--dhd", default=None,
+                   help="DHD checkpoint for hash/mAP columns (default: dhd.checkpoint or the "
+                   "DHD an mse+dhd model was trained with)")
     p.add_argument("--device", default="auto")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. data.root=/data/nuswide")
@@ -40,9 +50,18 @@ def print_rows(rows: list[dict], columns: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = evaluate_df_checkpoint(args.checkpoint, args.snr_db, args.relays, args.overrides,
-                                  args.batch_size, args.device, args.seed)
+    if args.protocol == "qf":
+        if not args.codebooks:
+            raise ConfigError("--protocol qf needs --codebooks DIR (from `semjscc fit-codebook`)")
+        rows = evaluate_qf_checkpoint(args.checkpoint, args.codebooks, args.relays,
+                                      args.qf_every_relay, args.overrides, args.device,
+                                      args.seed, dhd=args.dhd)
+    else:
+        rows = evaluate_df_checkpoint(args.checkpoint, args.snr_db, args.relays, args.overrides,
+                                      args.batch_size, args.device, args.seed, dhd=args.dhd)
     write_results(rows, args.out)
-    print_rows(rows, ["method", "protocol", "relays", "snr_db", "psnr", "ms_ssim", "n_images"])
+    columns = ["method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "psnr", "ms_ssim", "hash_cos",
+               "hash_bit_agreement", "map", "map_clean", "n_images"]
+    print_rows(rows, [c for c in columns if c in rows[0]])
     log.info("wrote %d rows to %s", len(rows), args.out)
     return 0

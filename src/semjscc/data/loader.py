@@ -58,3 +58,30 @@ def make_loader(
         persistent_workers=num_workers > 0,
         collate_fn=collate_items,
     )
+
+
+class EpochSampler(Sampler[int]):
+    """Training order for one process: a seeded permutation per epoch, cut to ``num_samples``
+    images (a fresh random subset each epoch), then sharded across ``world_size`` ranks.
+
+    Every rank computes the same permutation from ``seed + epoch``; call :meth:`set_epoch`
+    before each epoch. Shards are equal-sized (the remainder is dropped).
+    """
+
+    def __init__(self, dataset_len: int, num_samples: int | None = None, seed: int = 0,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.dataset_len = dataset_len
+        self.num_samples = min(num_samples or dataset_len, dataset_len)
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_samples // self.world_size
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        chosen = torch.randperm(self.dataset_len, generator=g)[: self.num_samples]
+        return iter(chosen[self.rank:len(self) * self.world_size:self.world_size].tolist())

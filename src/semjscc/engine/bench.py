@@ -96,11 +96,13 @@ class ModelBench:
 
 
 def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
-                device: torch.device, repeats: int = 5) -> ModelBench:
+                device: torch.device, repeats: int = 5, channels_last: bool = True) -> ModelBench:
     """One-hop (r = 0) training step and inference throughput of a DeepJSCC pair."""
-    model = create_model(cfg).to(device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = create_model(cfg).to(device, memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.rand(batch_size, 3, image_size, image_size, device=device)
+    x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(
+        memory_format=fmt)
     snr = torch.zeros(batch_size, device=device)
 
     def hop() -> torch.Tensor:
@@ -126,3 +128,40 @@ def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
         train_flops=3 * 2 * gmacs * 1e9 * batch_size / t_train,
         infer_flops=2 * gmacs * 1e9 * batch_size / t_infer,
     )
+
+
+@dataclass
+class QFBench:
+    n_q: int
+    bits: float
+    n_blocks_total: int
+    n_blocks_fit: int
+    fit_seconds: float
+    quantize_blocks_per_s: float
+
+
+def bench_qf(settings: list[tuple[int, float]], num_images: int = 1050, reals: int = 131_072,
+             max_blocks: int = 1_000_000, device: torch.device | None = None,
+             seed: int = 0) -> list[QFBench]:
+    """K-means fit time and relay quantisation throughput at the paper's scale (1,050 val
+    images × 2k = 131,072 reals), on Gaussian stand-in channel outputs (unit-power signal
+    at −5 dB: variance 1 + 10^0.5 per complex symbol)."""
+    import numpy as np
+
+    from ..channels.quantize import fit_codebook
+
+    device = device or torch.device("cpu")
+    rng = np.random.default_rng(seed)
+    std = ((1 + 10**0.5) / 2) ** 0.5  # per real
+    batch = torch.randn(8, 32, 64, 64, device=device) * std  # 8 images of 2k = 131,072 reals
+    out = []
+    for n_q, bits in settings:
+        total = num_images * reals // n_q
+        n_fit = min(max_blocks, total)
+        blocks = (rng.standard_normal((n_fit, n_q)) * std).astype(np.float32)
+        start = time.perf_counter()
+        book = fit_codebook(blocks, n_q, bits, -5.0, seed)
+        fit_s = time.perf_counter() - start
+        t = _timeit(lambda: book.quantize(batch), device, warmup=1, repeats=3)
+        out.append(QFBench(n_q, bits, total, n_fit, fit_s, batch.numel() / n_q / t))
+    return out

@@ -28,7 +28,7 @@ def write_results(rows: list[dict[str, Any]], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = sorted({k for r in rows for k in r} - set(RESULT_COLUMNS))
-    columns = [c for c in RESULT_COLUMNS if any(c in r for r in rows) or c in RESULT_COLUMNS[:7]]
+    columns = [c for c in RESULT_COLUMNS if any(c in r for r in rows)]
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns + extra)
         writer.writeheader()

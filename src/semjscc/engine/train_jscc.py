@@ -18,6 +18,7 @@ from torch.utils.data import DistributedSampler
 from ..config import Config, TrainConfig
 from ..errors import ConfigError
 from ..data import build_dataset, make_loader
+from ..data.loader import EpochSampler
 from ..losses.objective import JSCCObjective, build_objective
 from ..models import MultiHopDF, create_model
 from ..progress import progress
@@ -30,9 +31,16 @@ log = logging.getLogger("semjscc.train")
 
 
 def _loader(cfg: Config, split: str, batch_size: int, train: bool, dist: DistInfo):
+    """Train loader (seeded order, ``train.epoch_images`` per epoch, sharded over ranks) or
+    validation loader (fixed order, sharded over ranks)."""
     dataset = build_dataset(cfg.data, split)
-    sampler = (DistributedSampler(dataset, shuffle=train, seed=cfg.seed, drop_last=train)
-               if dist.enabled else None)
+    if train:
+        sampler = EpochSampler(len(dataset), cfg.train.epoch_images, cfg.seed, dist.rank,
+                               dist.world_size)
+    elif dist.enabled:
+        sampler = DistributedSampler(dataset, shuffle=False)
+    else:
+        sampler = None
     return make_loader(dataset, batch_size, shuffle=train, seed=cfg.seed, drop_last=train,
                        num_workers=cfg.data.num_workers, sampler=sampler)
 
@@ -54,7 +62,8 @@ def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
 
 def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampler: SNRSampler,
               device: torch.device, dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
-              generator: torch.Generator | None = None, desc: str = "") -> dict[str, float]:
+              generator: torch.Generator | None = None, desc: str = "",
+              memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given. ``snr_sampler(B, device)``
     gives the hop SNRs of a batch. Returns image-weighted means of the objective's terms
     plus ``psnr`` (per image, output clamped to [0, 1])."""
@@ -64,9 +73,7 @@ def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampl
     n_images = torch.zeros((), device=device)
     bar = progress(loader, desc, enabled=dist.is_main)
     for batch in bar:
-        x = batch["image"].to(device, non_blocking=True)
-        if x.shape[0] == 0:
-            continue
+        x = batch["image"].to(device, non_blocking=True, memory_format=memory_format)
         with torch.set_grad_enabled(training):
             out = link(x, snr_sampler(x.shape[0], device), generator=generator)
             terms = objective(x, out["x_hat"])
@@ -85,7 +92,7 @@ def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampl
     keys = sorted(sums)
     totals = all_reduce_sum(torch.stack([sums[k] for k in keys] + [n_images]), dist)
     n = float(totals[-1].clamp_min(1))
-    return {k: float(v) / n for k, v in zip(keys, totals[:-1])}
+    return {**{k: float(v) / n for k, v in zip(keys, totals[:-1])}, "images": int(n)}
 
 
 def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
@@ -104,14 +111,15 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         train_loader = _loader(cfg, "train", cfg.train.batch_size_for(relays), True, dist)
         val_loader = _loader(cfg, "val", cfg.train.eval_batch_size, False, dist)
 
-        model = create_model(cfg.model).to(device)
+        memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+        model = create_model(cfg.model).to(device, memory_format=memory_format)
         if cfg.train.init_from and not resume:
             model.load_state_dict(load_checkpoint(cfg.train.init_from, kind="deepjscc")["model"])
         link: torch.nn.Module = MultiHopDF(model, relay_clamp=cfg.link.relay_clamp)
         if dist.enabled:
             link = DistributedDataParallel(
                 link, device_ids=[device.index] if device.type == "cuda" else None)
-        objective = build_objective(cfg.train, device)
+        objective = build_objective(cfg.train, device, cfg.eval.alexnet_weights)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
                                      weight_decay=cfg.train.weight_decay)
         decay = cfg.train.lr_decay
@@ -120,24 +128,24 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
 
         val_gen = torch.Generator(device=device)
         for epoch in range(run.start_epoch + 1, cfg.train.epochs + 1):
-            if dist.enabled:
-                train_loader.sampler.set_epoch(epoch)
-            else:
-                train_loader.generator.manual_seed(cfg.seed + epoch)
+            train_loader.sampler.set_epoch(epoch)
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
-                           desc=f"epoch {epoch}/{cfg.train.epochs} train")
+                           desc=f"epoch {epoch}/{cfg.train.epochs} train",
+                           memory_format=memory_format)
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
-                           generator=val_gen, desc=f"epoch {epoch} val")
+                           generator=val_gen, desc=f"epoch {epoch} val",
+                           memory_format=memory_format)
             scheduler.step()
+            images = tr.pop("images")
+            va.pop("images")
             row = {"lr": lr, **{f"train_{k}": v for k, v in tr.items()},
                    **{f"val_{k}": v for k, v in va.items()},
                    "train_seconds": round(seconds, 2),
-                   "train_images_per_s": round(len(train_loader) * train_loader.batch_size
-                                               * dist.world_size / seconds, 1)}
+                   "train_images_per_s": round(images / seconds, 1)}
             improved = run.end_epoch(epoch, row, va["loss"], unwrap(link).model, optimizer,
                                      scheduler, higher_is_better=False)
             if dist.is_main:

@@ -12,6 +12,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import ConfigError, TrainConfig
+from ..metrics.lpips import load_lpips
+from ..semantics.dhd import load_dhd
+from .dhd import semantic_hash_loss
 
 METHODS = ("mse", "mse+dhd", "mse+lpips")
 
@@ -44,21 +47,32 @@ class JSCCObjective(nn.Module):
         out = {"mse": mse}
         loss = mse
         if self.hasher is not None:
-            from .dhd import semantic_hash_loss
-
-            sem = semantic_hash_loss(self.hasher(x), self.hasher(x_hat))
+            with torch.no_grad():
+                h_source = self.hasher(x)
+            sem = semantic_hash_loss(h_source, self.hasher(x_hat))
             out["hash"] = sem
             loss = loss + self.semantic_weight * sem
         if self.perceptual is not None:
-            lp = self.perceptual(x_hat, x).mean()
+            lp = self.perceptual(x_hat.clamp(0.0, 1.0), x).mean()
             out["lpips"] = lp
             loss = loss + self.perceptual_weight * lp
         out["loss"] = loss
         return out
 
 
-def build_objective(cfg: TrainConfig, device: torch.device) -> JSCCObjective:
-    """The objective of ``cfg.method``, with its frozen modules loaded onto ``device``."""
+def build_objective(cfg: TrainConfig, device: torch.device,
+                    alexnet_weights: str = "imagenet") -> JSCCObjective:
+    """The objective of ``cfg.method``, with its frozen modules loaded onto ``device``
+    (``alexnet_weights``: the ImageNet AlexNet file spec that ``mse+lpips`` needs)."""
     if cfg.method == "mse":
         return JSCCObjective()
+    if cfg.method == "mse+dhd":
+        if not cfg.dhd_checkpoint:
+            raise ConfigError("train.method=mse+dhd needs a trained DHD: set "
+                              "train.dhd_checkpoint=RUN/best.pt (from `semjscc train-dhd`)")
+        hasher, _ = load_dhd(cfg.dhd_checkpoint, device)
+        return JSCCObjective(hasher=hasher, semantic_weight=cfg.semantic_weight)
+    if cfg.method == "mse+lpips":
+        return JSCCObjective(perceptual=load_lpips(alexnet_weights, device),
+                             perceptual_weight=cfg.lpips_weight)
     raise ConfigError(f"unknown train.method {cfg.method!r}; choose one of: {', '.join(METHODS)}")

@@ -173,6 +173,10 @@ class ResNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.forward_features(x))
 
+    def strip_classifier(self) -> None:
+        """Drop the ImageNet classifier (unused by ``forward_features``) to save memory."""
+        self.fc = nn.Identity()
+
 
 class AlexNet(nn.Module):
     """AlexNet, single-tower "one weird trick" variant (torchvision layout).
@@ -180,7 +184,7 @@ class AlexNet(nn.Module):
     ``forward``: (B, 3, H, W) -> (B, num_classes), H, W >= 63. ``forward_features``: the
     4096-d output of ``classifier`` without its last Linear (after ReLU, with dropout in
     training mode), as Deep Hash Distillation uses it. ``lpips_features``: the five ReLU
-    maps of ``features`` used by LPIPS (H, W >= 15).
+    maps of ``features`` used by LPIPS (H, W >= 31).
     """
 
     lpips_channels: ClassVar[tuple[int, ...]] = (64, 192, 384, 256, 256)
@@ -213,6 +217,10 @@ class AlexNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier[-1](self.forward_features(x))
+
+    def strip_classifier(self) -> None:
+        """Drop the last Linear (unused by ``forward_features``) to save memory."""
+        self.classifier[-1] = nn.Identity()
 
     def lpips_features(self, x: Tensor) -> list[Tensor]:
         """(B, 3, H, W) -> [relu1..relu5], channels ``lpips_channels``, each taken right after

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ QUANTITIES = {
     "lpips": Quantity("LPIPS", False),
     "hash_cos": Quantity("hash cosine similarity", True),
     "hash_bit_agreement": Quantity("hash bit agreement", True),
-    "map": Quantity("retrieval mAP (reconstructed queries)", True),
-    "map_clean": Quantity("retrieval mAP (clean queries)", True),
+    "map": Quantity("mAP, reconstructed queries", True),
+    "map_clean": Quantity("mAP, clean queries", True),
     "relays": Quantity("number of relays r"),
     "snr_db": Quantity("SNR [dB]"),
     "bpp": Quantity("rate [bpp]"),
@@ -65,7 +66,8 @@ def filter_rows(rows: list[dict[str, Any]], where: dict[str, Any]) -> list[dict[
 
 def plot_lines(ax: Axes, rows: list[dict[str, Any]], x: str, y: str, hue: str | None = None,
                style: str | None = None) -> Axes:
-    """Draw ``y`` against ``x``: colour per ``hue`` value, line style per ``style`` value."""
+    """Draw ``y`` against ``x``: colour per ``hue`` value, line style per ``style`` value, with
+    one legend entry per hue value and one per style value."""
     rows = [r for r in rows if r.get(y) is not None and r.get(x) is not None]
     hues = _order({r.get(hue) for r in rows}) if hue else [None]
     styles = _order({r.get(style) for r in rows}) if style else [None]
@@ -73,31 +75,37 @@ def plot_lines(ax: Axes, rows: list[dict[str, Any]], x: str, y: str, hue: str | 
     for r in rows:
         groups[(r.get(hue) if hue else None, r.get(style) if style else None)].append(r)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (h, s), members in sorted(groups.items(), key=lambda kv: (hues.index(kv[0][0]),
-                                                                   styles.index(kv[0][1]))):
+    colour = {h: colours[i % len(colours)] for i, h in enumerate(hues)}
+    marker = {h: MARKERS[i % len(MARKERS)] for i, h in enumerate(hues)}
+    dash = {s: LINESTYLES[i % len(LINESTYLES)] if style else "-" for i, s in enumerate(styles)}
+    for (h, s), members in groups.items():
         members.sort(key=lambda r: r[x])
-        label = ", ".join(_legend_value(n, v) for n, v in ((hue, h), (style, s)) if n)
-        ax.plot([r[x] for r in members], [r[y] for r in members],
-                color=colours[hues.index(h) % len(colours)],
-                linestyle=LINESTYLES[styles.index(s) % len(LINESTYLES)] if style else "-",
-                marker=MARKERS[hues.index(h) % len(MARKERS)], label=label or None)
+        ax.plot([r[x] for r in members], [r[y] for r in members], color=colour[h],
+                linestyle=dash[s], marker=marker[h], markersize=4)
     ax.set_xlabel(axis_label(x))
     ax.set_ylabel(axis_label(y))
     if x == "relays":
         ax.set_xticks(sorted({r[x] for r in rows}))
     ax.grid(True, alpha=0.3)
-    if len(groups) > 1 or (hue or style):
-        ax.legend(fontsize="small")
+    handles = []
+    if hue:
+        handles += [Line2D([], [], color=colour[h], marker=marker[h], label=_legend_value(hue, h))
+                    for h in hues]
+    if style:
+        handles += [Line2D([], [], color="0.2", linestyle=dash[s], label=_legend_value(style, s))
+                    for s in styles]
+    if handles:
+        ax.legend(handles=handles, fontsize="x-small")
     return ax
 
 
 def figure_of(rows: list[dict[str, Any]], x: str, ys: list[str], hue: str | None = None,
               style: str | None = None, title: str | None = None) -> Figure:
     """One panel per metric in ``ys``, side by side."""
-    fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(ys), figsize=(5.2 * len(ys), 4.2), squeeze=False,
+                             layout="constrained")
     for ax, y in zip(axes[0], ys):
         plot_lines(ax, rows, x, y, hue, style)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig

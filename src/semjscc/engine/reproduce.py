@@ -1,0 +1,321 @@
+"""``semjscc reproduce``: the core paper's experiments end to end, resumable.
+
+Stages (each skipped when already finished, resumed when interrupted):
+
+1. train the DHD                                   -> OUT/dhd/
+2. train the DF models of every method × relays (× SNR)  -> OUT/df/<method>/r<r>[_snr<s>]/
+3. fit QF codebooks on each method's r = 0 model(s)       -> OUT/qf/<method>/snr<s>/
+4. evaluate DF, QF and the separation baselines           -> OUT/eval/*.csv, OUT/results.csv
+5. figures and report                                     -> OUT/*.png, OUT/report.md
+
+The resolved configuration is kept in OUT/reproduce.yaml; re-running with a different one is
+refused (it would mix settings), so a changed experiment needs a new ``--out``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, ConfigError, load_config, save_config, to_dict
+from ..data import build_dataset, make_loader, num_classes_of
+from ..data.errors import DataError
+from ..models.pretrained import resolve_weights
+from .checkpoint import load_checkpoint
+from .distributed import resolve_device
+from .evaluate import SemanticContext, evaluate_df_checkpoint, evaluate_system, shared_lpips, \
+    standard_suites
+from .eval_dhd import evaluate_dhd
+from .qf import evaluate_qf_checkpoint, fit_codebooks, parse_settings
+from .results import read_results, write_results
+from .run import config_differences
+from .train_dhd import train_dhd
+from .train_jscc import train_jscc
+
+log = logging.getLogger("semjscc.reproduce")
+
+
+def method_slug(method: str) -> str:
+    return method.replace("+", "_")
+
+
+@dataclass
+class DFRun:
+    """One DeepJSCC model of the sweep."""
+
+    method: str
+    relays: int
+    snr_db: float | None  # None: SNR-adaptive over the sweep's range
+    cfg: Config
+    dir: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.dir / "best.pt"
+
+    @property
+    def eval_snrs(self) -> list[float]:
+        return self.cfg.sweep.snr_db if self.snr_db is None else [self.snr_db]
+
+    @property
+    def label(self) -> str:
+        snr = "SNR-adaptive" if self.snr_db is None else f"{self.snr_db:g} dB"
+        return f"{self.method}, r = {self.relays}, {snr}"
+
+
+@dataclass
+class Plan:
+    cfg: Config
+    out: Path
+    dhd_dir: Path
+    df_runs: list[DFRun] = field(default_factory=list)
+
+    @property
+    def dhd_checkpoint(self) -> Path:
+        return self.dhd_dir / "best.pt"
+
+    def r0_run(self, method: str, snr_db: float | None) -> DFRun:
+        return next(r for r in self.df_runs if r.method == method and r.relays == 0
+                    and r.snr_db == snr_db)
+
+
+def make_plan(cfg: Config, out: Path) -> Plan:
+    """Every training run of the sweep with its derived configuration."""
+    sweep = cfg.sweep
+    if 0 not in sweep.relays:
+        raise ConfigError("sweep.relays must include 0 (QF and warm starts use the r = 0 models)")
+    plan = Plan(cfg, out, out / "dhd")
+    snrs: list[float | None] = [None] if sweep.snr_adaptive else list(sweep.snr_db)
+    for method in sweep.methods:
+        for snr in snrs:
+            for r in sorted(sweep.relays):
+                name = f"r{r}" if snr is None else f"r{r}_snr{snr:g}"
+                run_dir = out / "df" / method_slug(method) / name
+                overrides = [f"link.relays={r}", f"train.method={method}",
+                             f"dhd.checkpoint={plan.dhd_checkpoint}"]
+                if method == "mse+dhd":
+                    overrides.append(f"train.dhd_checkpoint={plan.dhd_checkpoint}")
+                if snr is None:
+                    lo, hi = min(sweep.snr_db), max(sweep.snr_db)
+                    overrides += [f"train.snr_db_range=[{lo}, {hi}]", f"link.snr_db={(lo + hi) / 2}"]
+                else:
+                    overrides += ["train.snr_db_range=null", f"link.snr_db={snr}"]
+                if sweep.warm_start and r > 0:
+                    r0 = out / "df" / method_slug(method) / name.replace(f"r{r}", "r0", 1)
+                    overrides += [f"train.init_from={r0 / 'best.pt'}",
+                                  f"train.epochs={sweep.warm_start_epochs}"]
+                run_cfg = load_config(None, overrides, base=to_dict(cfg))
+                plan.df_runs.append(DFRun(method, r, snr, run_cfg, run_dir))
+    return plan
+
+
+def run_state(run_dir: Path, epochs: int) -> str:
+    """``done``, ``partial`` (resumable) or ``new``."""
+    last = run_dir / "last.pt"
+    if not last.exists():
+        return "new"
+    return "done" if int(load_checkpoint(last)["epoch"]) >= epochs else "partial"
+
+
+def check_prerequisites(cfg: Config, lpips_required: bool) -> None:
+    """Refuse early (one clear line) when data or required weights are missing. Without the
+    ImageNet AlexNet, LPIPS is required for real data (the paper's headline metric) and
+    optional (one warning, empty column) for the synthetic presets."""
+    try:
+        for split in ("train", "test", "db"):
+            build_dataset(cfg.data, split)
+    except DataError as exc:
+        raise DataError(f"reproduce cannot start: {exc}") from None
+    if cfg.dhd.pretrained.lower() != "none":
+        resolve_weights(cfg.dhd.backbone, cfg.dhd.pretrained)
+    if cfg.eval.alexnet_weights.lower() != "none":
+        if lpips_required:
+            resolve_weights("alexnet", cfg.eval.alexnet_weights)
+        else:
+            shared_lpips(cfg.eval.alexnet_weights, "cpu")  # warns once when unavailable
+
+
+def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
+    """Run-time estimate from a short measurement of this machine's step times."""
+    from ..semantics.dhd import create_dhd
+    from .bench import bench_model
+
+    cfg = plan.cfg
+    size = cfg.data.image_size
+    small = device.type == "cuda" or size <= 64  # big CPU batches would take minutes to time
+    batch = cfg.train.batch_size_for(0) if small else 1
+    hop = bench_model("estimate", cfg.model, size, batch, device, repeats=2,
+                      channels_last=cfg.train.channels_last)
+    t_hop = 1.0 / hop.train_images_per_s  # one hop forward+backward per image
+    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    dhd = create_dhd(cfg.dhd, num_classes=num_classes_of(cfg.data), pretrained=False).to(
+        device, memory_format=fmt)
+    dhd_batch = cfg.dhd.batch_size if small else 1
+    x = torch.rand(dhd_batch, 3, size, size, device=device).contiguous(memory_format=fmt)
+    dhd(x).sum().backward()  # warm-up
+    start = time.perf_counter()
+    for _ in range(2):
+        dhd(x).sum().backward()
+    t_dhd = (time.perf_counter() - start) / (2 * dhd_batch)
+    n_train = len(build_dataset(cfg.data, "train"))
+    dhd_s = cfg.dhd.epochs * n_train * 2 * t_dhd
+    df_s = 0.0
+    for run in plan.df_runs:
+        images = run.cfg.train.epochs * min(run.cfg.train.epoch_images or n_train, n_train)
+        per_image = (run.relays + 1) * t_hop + (2 * t_dhd if run.method == "mse+dhd" else 0)
+        df_s += images * per_image
+    return {"dhd": dhd_s, "df": df_s, "total": dhd_s + df_s}
+
+
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _cached_rows(cache: Path, source: Path, compute) -> list[dict[str, Any]]:
+    """Rows from ``cache`` when it is newer than ``source``, else ``compute()`` and cache them."""
+    if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
+        return read_results(cache)
+    rows = compute()
+    write_results(rows, cache)
+    return read_results(cache)
+
+
+def separation_rows(cfg: Config, semantic: SemanticContext | None, device: torch.device,
+                    seed: int) -> list[dict[str, Any]]:
+    """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
+    (exact decoding at each relay: quality does not depend on r)."""
+    from ..baselines import SEPARATION_CODECS, available_codecs, separation_system
+
+    size = cfg.data.image_size
+    k = cfg.model.num_latent // 2 * (size // 4) ** 2
+    loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
+                         shuffle=False, seed=seed, num_workers=cfg.data.num_workers)
+    rows = []
+    usable = set(available_codecs())
+    for codec in cfg.sweep.separation:
+        if codec not in SEPARATION_CODECS:
+            raise ConfigError(f"sweep.separation: unknown codec {codec!r}; choose from "
+                              f"{', '.join(SEPARATION_CODECS)}")
+        for snr in cfg.sweep.snr_db:
+            base = {"method": f"separation-{codec}", "protocol": "separation", "snr_db": snr,
+                    "seed": seed}
+            if codec not in usable:
+                fields = {"note": f"{codec} encoder not available in this Pillow build"}
+                metrics: dict[str, Any] = {}
+            else:
+                system = separation_system(codec, snr, k)
+                metrics = evaluate_system(system, loader, standard_suites(cfg, device, semantic),
+                                          device, seed, desc=f"separation {codec} {snr:g} dB")
+                fields = system.row_fields()
+                if system.all_unreachable:
+                    metrics = {"n_images": metrics["n_images"]}
+            for r in cfg.sweep.relays:
+                rows.append({**base, **fields, "relays": r, **metrics})
+    return rows
+
+
+def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
+              device: str | None = None) -> Path:
+    """Run (or finish) the reproduction described by preset/config ``spec`` into ``out``."""
+    from ..plots.paper import draw_figures
+    from .report import write_report
+
+    started = time.perf_counter()
+    out = Path(out)
+    cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))
+    recorded = out / "reproduce.yaml"
+    if recorded.exists():
+        previous = to_dict(load_config(recorded))
+        diff = [k for k in config_differences(previous, to_dict(cfg)) if k != "train.device"]
+        if diff:
+            raise ConfigError(f"{out} holds a reproduction with other settings ({', '.join(diff[:5])}); "
+                              "use a new --out (or the same settings) so results are not mixed")
+    dev = resolve_device(cfg.train.device)
+    check_prerequisites(cfg, lpips_required=cfg.data.kind != "synthetic")
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, recorded)
+    plan = make_plan(cfg, out)
+
+    estimate = estimate_seconds(plan, dev)
+    log.info("reproduce %s -> %s on %s: DHD + %d DF models (%s), QF %s, separation %s",
+             cfg.name, out, dev, len(plan.df_runs), ", ".join(cfg.sweep.methods),
+             ",".join(cfg.sweep.qf) or "none", ",".join(cfg.sweep.separation) or "none")
+    log.info("estimated training time on this machine: %s (DHD %s, DF %s) plus evaluation",
+             _fmt_duration(estimate["total"]), _fmt_duration(estimate["dhd"]),
+             _fmt_duration(estimate["df"]))
+
+    # 1. DHD
+    state = run_state(plan.dhd_dir, cfg.dhd.epochs)
+    log.info("[1/5] DHD: %s", {"done": "finished, skipped", "partial": "resuming",
+                               "new": "training"}[state])
+    if state != "done":
+        train_dhd(cfg, plan.dhd_dir, resume=state == "partial")
+
+    # 2. DF models (r = 0 first so warm starts find their parents)
+    for i, run in enumerate(sorted(plan.df_runs, key=lambda r: r.relays), start=1):
+        state = run_state(run.dir, run.cfg.train.epochs)
+        log.info("[2/5] DF model %d/%d (%s): %s", i, len(plan.df_runs), run.label,
+                 {"done": "finished, skipped", "partial": "resuming", "new": "training"}[state])
+        if state != "done":
+            train_jscc(run.cfg, run.dir, resume=state == "partial")
+
+    # 3. QF codebooks on the r = 0 models
+    settings = parse_settings(",".join(cfg.sweep.qf))
+    qf_dirs: list[tuple[DFRun, float, Path]] = []
+    for run in (r for r in plan.df_runs if r.relays == 0):
+        for snr in run.eval_snrs:
+            book_dir = out / "qf" / method_slug(run.method) / f"snr{snr:g}"
+            wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
+            have = {p.name for p in book_dir.glob("qf_*.safetensors")
+                    if p.stat().st_mtime >= run.checkpoint.stat().st_mtime}
+            log.info("[3/5] QF codebooks %s at %g dB: %s", run.method, snr,
+                     "finished, skipped" if wanted <= have else "fitting")
+            if settings and not wanted <= have:
+                fit_codebooks(run.checkpoint, settings, book_dir, snr, cfg.sweep.qf_max_blocks,
+                              cfg.seed, str(dev))
+            qf_dirs.append((run, snr, book_dir))
+
+    # 4. evaluation
+    log.info("[4/5] evaluation (DHD database hashes, DF, QF, separation)")
+    dhd_result = evaluate_dhd(plan.dhd_checkpoint, device=str(dev))
+    semantic = SemanticContext(plan.dhd_checkpoint, cfg, dev)
+    rows: list[dict[str, Any]] = []
+    eval_dir = out / "eval"
+    for run in plan.df_runs:
+        cache = eval_dir / f"df_{method_slug(run.method)}_{run.dir.name}.csv"
+        rows += _cached_rows(cache, run.checkpoint, lambda run=run: evaluate_df_checkpoint(
+            run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(dev),
+            semantic=semantic))
+    for run, snr, book_dir in qf_dirs:
+        if not settings:
+            continue
+        cache = eval_dir / f"qf_{method_slug(run.method)}_snr{snr:g}.csv"
+        newest = max(book_dir.glob("qf_*.safetensors"), key=lambda p: p.stat().st_mtime)
+        rows += _cached_rows(cache, newest, lambda run=run, book_dir=book_dir:
+                             evaluate_qf_checkpoint(run.checkpoint, book_dir, device=str(dev),
+                                                    semantic=semantic))
+    if cfg.sweep.separation:
+        cache = eval_dir / "separation.csv"
+        rows += _cached_rows(cache, plan.dhd_checkpoint,
+                             lambda: separation_rows(cfg, semantic, dev, cfg.eval.seed))
+    results = write_results(rows, out / "results.csv")
+
+    # 5. figures and report
+    log.info("[5/5] figures and report")
+    figures = draw_figures(read_results(results), out)
+    report = write_report(plan, read_results(results), figures, dhd_result, out,
+                          time.perf_counter() - started, estimate)
+    log.info("done in %s: %s, %s, %s", _fmt_duration(time.perf_counter() - started), results,
+             ", ".join(str(f) for f in figures), report)
+    return out

@@ -1,0 +1,127 @@
+"""Quantize-and-forward: codebooks, bit packing, rate, determinism, CLI."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from semjscc.channels.quantize import (
+    Codebook,
+    CodebookError,
+    bits_per_block,
+    fit_codebook,
+    pack_indices,
+    to_blocks,
+    unpack_indices,
+)
+from semjscc.cli import main
+from semjscc.errors import ConfigError
+from semjscc.models import DeepJSCC
+from semjscc.models.qf import QuantizeForward
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3, 5, 8, 13])
+def test_bit_packing_round_trips_exactly(bits):
+    g = torch.Generator().manual_seed(bits)
+    idx = torch.randint(0, 2**bits, (1001,), generator=g)
+    packed = pack_indices(idx, bits)
+    assert packed.dtype == torch.uint8 and packed.numel() == math.ceil(1001 * bits / 8)
+    assert torch.equal(unpack_indices(packed, bits, 1001), idx)
+    with pytest.raises(ValueError):
+        pack_indices(torch.tensor([2**bits]), bits)
+
+
+def test_paper_settings_rate_formula():
+    # 256x256, M=32: 2k = 131,072 reals; bpp = 2k * N_Q * b / (N_Q * H * W)
+    two_k, pixels = 2 * 65_536, 256 * 256
+    expected = {(4, 0.75): 1.5, (2, 1.0): 2.0, (4, 1.25): 2.5, (2, 1.5): 3.0, (2, 2.0): 4.0}
+    for (n_q, b), bpp in expected.items():
+        assert two_k // n_q * bits_per_block(n_q, b) / pixels == bpp
+    with pytest.raises(ConfigError, match="whole number"):
+        bits_per_block(4, 0.3)
+    with pytest.raises(ConfigError, match="whole number"):
+        bits_per_block(2, 0.75)
+
+
+def test_quantize_matches_brute_force_and_block_order():
+    torch.manual_seed(0)
+    y = torch.randn(2, 4, 3, 3)
+    blocks = to_blocks(y, 2)
+    assert torch.equal(blocks[0, 0], y[0, 0, 0, :2])  # channel-major, consecutive reals
+    book = Codebook(torch.randn(8, 2), n_q=2, bits=1.5, snr_db=0.0)
+    idx = book.quantize(y)
+    brute = torch.cdist(blocks.reshape(-1, 2), book.centres).argmin(1).view(2, -1)
+    assert torch.equal(idx, brute)
+    assert book.dequantize(idx, y.shape).shape == y.shape
+
+
+def test_codebook_save_load_and_errors(tmp_path):
+    book = Codebook(torch.randn(4, 2), 2, 1.0, -5.0, {"checkpoint": "x.pt"})
+    path = book.save(tmp_path / "book.safetensors")
+    loaded = Codebook.load(path)
+    assert torch.equal(loaded.centres, book.centres)
+    assert (loaded.n_q, loaded.bits, loaded.snr_db, loaded.meta) == (2, 1.0, -5.0, {"checkpoint": "x.pt"})
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CodebookError, match="refit"):
+        Codebook.load(tmp_path / "bad.safetensors")
+    with pytest.raises(CodebookError, match="centres"):
+        Codebook(torch.randn(3, 2), 2, 1.0, 0.0)
+
+
+def test_fit_is_deterministic_with_a_seed():
+    blocks = np.random.default_rng(0).normal(size=(3000, 2)).astype(np.float32)
+    a = fit_codebook(blocks, 2, 1.5, 0.0, seed=7)
+    b = fit_codebook(blocks, 2, 1.5, 0.0, seed=7)
+    assert torch.equal(a.centres, b.centres) and a.centres.shape == (8, 2)
+    c = fit_codebook(blocks, 2, 1.5, 0.0, seed=8)
+    assert a.meta["inertia_per_block"] == pytest.approx(c.meta["inertia_per_block"], rel=0.05)
+
+
+def test_qf_link_bits_and_every_relay_extension():
+    torch.manual_seed(0)
+    model = DeepJSCC(8, 8).eval()
+    book = Codebook(torch.randn(16, 2), 2, 2.0, 0.0)
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        out = QuantizeForward(model, book)(x, 0.0, torch.Generator().manual_seed(0))
+        assert out["x_hat"].shape == x.shape
+        assert out["bits"] == 8 * 4 * 4 * 2  # 2k reals x b bits
+        # the pipe is lossless: same result as dequantising the relay's indices directly
+        g = torch.Generator().manual_seed(0)
+        from semjscc.channels import awgn, power_normalize
+        snr = torch.zeros(2)
+        y = awgn(power_normalize(model.encode(x, snr)), snr, generator=g)
+        direct = model.decode(book.dequantize(book.quantize(y), y.shape), snr)
+        torch.testing.assert_close(out["x_hat"], direct)
+        ext = QuantizeForward(model, book, relays=2, every_relay=True)(x, 0.0)
+        assert ext["x_hat"].shape == x.shape
+
+
+def test_fit_codebook_and_eval_qf_cli(tmp_path, micro_overrides):
+    run = tmp_path / "run"
+    overrides = micro_overrides + ["link.relays=0"]
+    assert main(["train", "--config", "tiny/df", *[a for o in overrides for a in ("--set", o)],
+                 "--out", str(run)]) == 0
+    books = tmp_path / "books"
+    assert main(["fit-codebook", "--checkpoint", str(run / "best.pt"), "--nq-b", "2:1,2:2",
+                 "--out", str(books), "--max-blocks", "1000"]) == 0
+    assert sorted(p.name for p in books.iterdir()) == ["qf_nq2_b1.safetensors", "qf_nq2_b2.safetensors"]
+    meta = Codebook.load(books / "qf_nq2_b2.safetensors").meta
+    # 16 val images x (M=16 x 4 x 4 reals) / N_Q=2 = 2048 blocks, subsampled to about 1000
+    assert meta["n_blocks_total"] == 2048 and 800 < meta["n_blocks_fit"] < 1200
+    results = tmp_path / "qf.csv"
+    assert main(["eval", "--checkpoint", str(run / "best.pt"), "--protocol", "qf",
+                 "--codebooks", str(books), "--out", str(results)]) == 0
+    rows = list(csv.DictReader(results.open()))
+    assert [(r["protocol"], r["n_q"], r["bits"]) for r in rows] == [("qf", "2", "1"), ("qf", "2", "2")]
+    # 16x16 images, M = 16 (rho = 1/6): 2k = 256 reals -> bpp = 256 * b / 256
+    assert [float(r["bpp"]) for r in rows] == [1.0, 2.0]
+    assert all(float(r["psnr"]) > 0 for r in rows)
+
+    other = tmp_path / "other"
+    assert main(["train", "--config", "tiny/df", *[a for o in overrides + ["seed=5"] for a in ("--set", o)],
+                 "--out", str(other)]) == 0
+    assert main(["eval", "--checkpoint", str(other / "best.pt"), "--protocol", "qf",
+                 "--codebooks", str(books), "--out", str(results)]) == 2
