@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.error import URLError
+
 import pytest
 import torch
 
@@ -34,3 +37,15 @@ def micro_cfg() -> Config:
 @pytest.fixture(autouse=True)
 def _reseed():
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty TORCH_HOME in tmp_path; any download attempt fails at once (no network)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(url: str, dst: str, *args: object, **kwargs: object) -> None:
+        raise URLError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    return tmp_path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.error import URLError
 
 import pytest
 import torch
@@ -146,18 +145,6 @@ def test_registry_names() -> None:
 
 
 # ---------------------------------------------------------------- weights
-
-
-@pytest.fixture
-def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TORCH_HOME in tmp_path, and any download attempt fails at once (no network)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-
-    def offline(url: str, dst: str, *args: object, **kwargs: object) -> None:
-        raise URLError("network is unreachable")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    return tmp_path
 
 
 def assert_same_state(a: nn.Module, b: nn.Module) -> None:

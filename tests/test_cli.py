@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from semjscc.cli import main
@@ -86,7 +85,7 @@ def test_bench_prints_figures(capsys):
                  "--qf", "2:1", "--qf-max-blocks", "2000"]) == 0
     out = capsys.readouterr().out
     assert "GFLOP/s" in out
-    line = next(l for l in out.splitlines() if l.startswith("tiny/df"))
+    line = next(row for row in out.splitlines() if row.startswith("tiny/df"))
     fields = line.split()
     assert fields[1] == "32" and fields[2] == "4"
     assert float(fields[4]) > 0 and float(fields[5]) > 0  # train / infer images per second

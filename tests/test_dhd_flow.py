@@ -5,7 +5,6 @@ import csv
 import pytest
 
 from semjscc.cli import main
-from semjscc.config import load_config
 
 DHD_MICRO = [
     "data.image_size=16",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from urllib.error import URLError
 
 import pytest
 import torch
@@ -164,18 +163,6 @@ def test_frozen_eval_mode_and_gradient_reaches_input(lpips: LPIPS) -> None:
 
 
 # ------------------------------------------------------------ loading the ImageNet file
-
-
-@pytest.fixture
-def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Empty TORCH_HOME; any download attempt fails at once (no network)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-
-    def offline(url: str, dst: str, *args: object, **kwargs: object) -> None:
-        raise URLError("network is unreachable")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    return tmp_path
 
 
 def test_missing_imagenet_file_is_one_clear_line(torch_home: Path) -> None:

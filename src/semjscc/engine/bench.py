@@ -16,6 +16,7 @@ from ..channels import awgn, power_normalize
 from ..config import ModelConfig
 from ..models import create_model
 from ..models.complexity import count_macs
+from .distributed import memory_format
 
 
 def _sync(device: torch.device) -> None:
@@ -98,7 +99,7 @@ class ModelBench:
 def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
                 device: torch.device, repeats: int = 5, channels_last: bool = True) -> ModelBench:
     """One-hop (r = 0) training step and inference throughput of a DeepJSCC pair."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = memory_format(channels_last)
     model = create_model(cfg).to(device, memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(

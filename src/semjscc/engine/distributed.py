@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -58,3 +60,22 @@ def barrier(info: DistInfo) -> None:
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextmanager
+def training_session(device_spec: str) -> Iterator[tuple[torch.device, DistInfo]]:
+    """Device and process group of a training run (torchrun-aware), torn down on exit."""
+    device = resolve_device(device_spec)
+    dist = init_distributed(device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    try:
+        yield device, dist
+    finally:
+        cleanup(dist)
+
+
+def memory_format(channels_last: bool) -> torch.memory_format:
+    """``torch.channels_last`` (NHWC, faster convolutions) or the default layout."""
+    return torch.channels_last if channels_last else torch.contiguous_format

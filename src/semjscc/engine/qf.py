@@ -147,7 +147,7 @@ def evaluate_qf_checkpoint(checkpoint: str | Path, codebooks: str | Path,
             holder: dict[str, int] = {}
 
             def system(x, g, link=link, holder=holder):
-                out = link(x, book.snr_db, generator=g)
+                out = link(x, link.codebook.snr_db, generator=g)
                 holder["bits"], holder["pixels"] = out["bits"], x.shape[-1] * x.shape[-2]
                 return out["x_hat"]
 

@@ -183,8 +183,8 @@ def write_report(plan: Any, rows: list[dict[str, Any]], figures: list[Path],
             f"against {dhd_result['n_database']} database images; random codes with the same "
             f"labels: {dhd_result['random_map']:.4f}.",
             f"- LPIPS: {'AlexNet v0.1 (ImageNet weights)' if has_lpips else 'unavailable'}.",
-            f"- Files: `results.csv` (every number below), `reproduce.yaml` (settings), "
-            f"`df/`, `dhd/`, `qf/` (runs, checkpoints, logs).",
+            "- Files: `results.csv` (every number below), `reproduce.yaml` (settings), "
+            "`df/`, `dhd/`, `qf/` (runs, checkpoints, logs).",
         ]),
         "## DF relaying: `mse+dhd` relative to `mse`",
         "Changes are relative (%) except PSNR (dB).",

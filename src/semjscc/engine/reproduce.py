@@ -27,7 +27,7 @@ from ..data import build_dataset, make_loader, num_classes_of
 from ..data.errors import DataError
 from ..models.pretrained import resolve_weights
 from .checkpoint import load_checkpoint
-from .distributed import resolve_device
+from .distributed import memory_format, resolve_device
 from .evaluate import SemanticContext, evaluate_df_checkpoint, evaluate_system, shared_lpips, \
     standard_suites
 from .eval_dhd import evaluate_dhd
@@ -152,7 +152,7 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     hop = bench_model("estimate", cfg.model, size, batch, device, repeats=2,
                       channels_last=cfg.train.channels_last)
     t_hop = 1.0 / hop.train_images_per_s  # one hop forward+backward per image
-    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    fmt = memory_format(cfg.train.channels_last)
     dhd = create_dhd(cfg.dhd, num_classes=num_classes_of(cfg.data), pretrained=False).to(
         device, memory_format=fmt)
     dhd_batch = cfg.dhd.batch_size if small else 1

@@ -16,14 +16,14 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from ..config import Config
-from ..data import build_dataset, make_loader, num_classes_of
+from ..data import DataError, build_dataset, make_loader, num_classes_of
 from ..data.loader import EpochSampler
 from ..losses.dhd import DHDLoss
 from ..metrics.retrieval import mean_average_precision, to_codes
 from ..progress import progress
 from ..semantics.augment import dhd_augmentation
 from ..semantics.dhd import DHD, compute_hashes, create_dhd
-from .distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, resolve_device
+from .distributed import all_reduce_sum, memory_format, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -64,24 +64,17 @@ def validation_map(model: DHD, cfg: Config, device: torch.device) -> float:
 
 def train_dhd(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
     """Train the DHD described by ``cfg.dhd`` on ``cfg.data``; returns the run directory."""
-    device = resolve_device(cfg.train.device)
-    dist = init_distributed(device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
-    try:
+    with training_session(cfg.train.device) as (device, dist):
         seed_everything(cfg.seed + dist.rank)
         run = Run(out_dir, cfg, kind="dhd", resume=resume, is_main=dist.is_main)
-        memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+        fmt = memory_format(cfg.train.channels_last)
         model = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=not resume).to(
-            device, memory_format=memory_format)
+            device, memory_format=fmt)
         dataset = build_dataset(cfg.data, "train")
         sampler = EpochSampler(len(dataset), None, cfg.seed, dist.rank, dist.world_size)
         loader = make_loader(dataset, cfg.dhd.batch_size, shuffle=True, seed=cfg.seed,
                              drop_last=True, num_workers=cfg.data.num_workers, sampler=sampler)
         if len(loader) == 0:
-            from ..data import DataError
-
             raise DataError(f"the train split has {len(dataset)} images, fewer than "
                             f"dhd.batch_size={cfg.dhd.batch_size}; lower dhd.batch_size")
         net: torch.nn.Module = model
@@ -106,8 +99,8 @@ def train_dhd(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
                 x = batch["image"].to(device, non_blocking=True)
                 labels = batch["label"].to(device)
                 with torch.no_grad():
-                    x_teacher = teacher_aug(x).contiguous(memory_format=memory_format)
-                    x_student = student_aug(x).contiguous(memory_format=memory_format)
+                    x_teacher = teacher_aug(x).contiguous(memory_format=fmt)
+                    x_student = student_aug(x).contiguous(memory_format=fmt)
                 terms = criterion(net(x_teacher), net(x_student), model.head.proxies, labels)
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
@@ -133,5 +126,3 @@ def train_dhd(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
                          row["train_sdh"], row["train_bceq"], val_map,
                          "  (best)" if improved else "")
         return run.dir
-    finally:
-        cleanup(dist)

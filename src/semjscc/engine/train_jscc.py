@@ -23,7 +23,7 @@ from ..losses.objective import JSCCObjective, build_objective
 from ..models import MultiHopDF, create_model
 from ..progress import progress
 from .checkpoint import load_checkpoint
-from .distributed import DistInfo, all_reduce_sum, cleanup, init_distributed, resolve_device
+from .distributed import DistInfo, all_reduce_sum, memory_format, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -63,7 +63,7 @@ def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
 def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampler: SNRSampler,
               device: torch.device, dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
               generator: torch.Generator | None = None, desc: str = "",
-              memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
+              fmt: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given. ``snr_sampler(B, device)``
     gives the hop SNRs of a batch. Returns image-weighted means of the objective's terms
     plus ``psnr`` (per image, output clamped to [0, 1])."""
@@ -73,7 +73,7 @@ def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampl
     n_images = torch.zeros((), device=device)
     bar = progress(loader, desc, enabled=dist.is_main)
     for batch in bar:
-        x = batch["image"].to(device, non_blocking=True, memory_format=memory_format)
+        x = batch["image"].to(device, non_blocking=True, memory_format=fmt)
         with torch.set_grad_enabled(training):
             out = link(x, snr_sampler(x.shape[0], device), generator=generator)
             terms = objective(x, out["x_hat"])
@@ -97,12 +97,7 @@ def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampl
 
 def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
     """Train the DeepJSCC model described by ``cfg`` into ``out_dir``; returns the run dir."""
-    device = resolve_device(cfg.train.device)
-    dist = init_distributed(device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
-    try:
+    with training_session(cfg.train.device) as (device, dist):
         seed_everything(cfg.seed + dist.rank)
         run = Run(out_dir, cfg, kind="deepjscc", resume=resume, is_main=dist.is_main)
         relays = cfg.link.relays
@@ -111,8 +106,8 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         train_loader = _loader(cfg, "train", cfg.train.batch_size_for(relays), True, dist)
         val_loader = _loader(cfg, "val", cfg.train.eval_batch_size, False, dist)
 
-        memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
-        model = create_model(cfg.model).to(device, memory_format=memory_format)
+        fmt = memory_format(cfg.train.channels_last)
+        model = create_model(cfg.model).to(device, memory_format=fmt)
         if cfg.train.init_from and not resume:
             model.load_state_dict(load_checkpoint(cfg.train.init_from, kind="deepjscc")["model"])
         link: torch.nn.Module = MultiHopDF(model, relay_clamp=cfg.link.relay_clamp)
@@ -133,12 +128,12 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             lr = optimizer.param_groups[0]["lr"]
             tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
                            desc=f"epoch {epoch}/{cfg.train.epochs} train",
-                           memory_format=memory_format)
+                           fmt=fmt)
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
                            generator=val_gen, desc=f"epoch {epoch} val",
-                           memory_format=memory_format)
+                           fmt=fmt)
             scheduler.step()
             images = tr.pop("images")
             va.pop("images")
@@ -153,5 +148,3 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
                          epoch, cfg.train.epochs, tr["loss"], va["loss"], va["psnr"],
                          "  (best)" if improved else "")
         return run.dir
-    finally:
-        cleanup(dist)
