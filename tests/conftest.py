@@ -49,3 +49,21 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     return tmp_path
+
+
+@pytest.fixture
+def alexnet_file(torch_home: Path) -> Path:
+    """A stand-in ``alexnet-owt-7be5be79.pth`` (random features, zero classifier stored as
+    stride-0 views, ~10 MB) where the ImageNet file is looked up: tests the loading path
+    only; its LPIPS values mean nothing."""
+    from semjscc.models.backbones import AlexNet
+
+    torch.manual_seed(7)
+    state = dict(AlexNet().features.state_dict(prefix="features."))
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in AlexNet().state_dict().items()}
+    state.update({k: torch.zeros(1).expand(s) for k, s in shapes.items() if k.startswith("classifier.")})
+    path = torch_home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return path

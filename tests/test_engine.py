@@ -119,3 +119,37 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path, micro_overrides):
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert set(_weights(run / "best.pt")) == set(_weights(run / "last.pt"))
+
+
+def _lpips_sets(overrides):
+    return [a for o in overrides + ["data.image_size=32", "train.method=mse+lpips",
+                                    "train.epochs=1"] for a in ("--set", o)]
+
+
+def test_mse_lpips_without_alexnet_is_a_clear_error(tmp_path, micro_overrides, torch_home,
+                                                    capsys):
+    from semjscc.cli import main
+
+    code = main(["train", "--config", "tiny/df", *_lpips_sets(micro_overrides),
+                 "--out", str(tmp_path / "a")])
+    err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert code == 2 and len(err) == 1 and "alexnet-owt-7be5be79.pth" in err[0]
+    assert not (tmp_path / "a" / "last.pt").exists()
+
+
+def test_mse_lpips_trains_and_fills_the_lpips_column(tmp_path, micro_overrides, alexnet_file):
+    from semjscc.cli import main
+    from semjscc.engine.evaluate import shared_lpips
+
+    shared_lpips.cache_clear()  # an earlier test may have cached "unavailable"
+    run = tmp_path / "run"
+    assert main(["train", "--config", "tiny/df", *_lpips_sets(micro_overrides),
+                 "--out", str(run)]) == 0
+    log = list(csv.DictReader((run / "log.csv").open()))
+    assert float(log[0]["train_lpips"]) >= 0
+    results = tmp_path / "r.csv"
+    assert main(["eval", "--checkpoint", str(run / "best.pt"), "--snr-db", "0",
+                 "--out", str(results)]) == 0
+    row = next(csv.DictReader(results.open()))
+    assert row["lpips"] != "" and float(row["lpips"]) >= 0
+    shared_lpips.cache_clear()

@@ -83,3 +83,14 @@ def test_each_hop_draws_its_own_noise_and_relays_clamp():
         h2 = link.hop(h1.clamp(0, 1), torch.zeros(1), g)
     torch.testing.assert_close(out["hop_images"][0], h1)
     torch.testing.assert_close(out["x_hat"], h2)
+
+
+def test_strided_skip_equals_strided_conv_and_survives_channels_last():
+    from semjscc.models.layers import ResidualBlockWithStride
+
+    block = ResidualBlockWithStride(3, 256).to(memory_format=torch.channels_last)
+    x = torch.rand(2, 3, 16, 16).contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref = torch.nn.functional.conv2d(x, block.skip.weight, block.skip.bias, stride=2)
+    torch.testing.assert_close(block.skip(x[..., ::2, ::2]), ref)
+    block(x).sum().backward()  # crashed torch's CPU kernel when done as a strided 1x1 conv
+    assert x.grad is not None and torch.isfinite(x.grad).all()

@@ -97,17 +97,23 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualBlockWithStride(nn.Module):
-    """Downsampling block: conv3x3/s → LeakyReLU → conv3x3 → GDN, plus 1×1/s conv skip."""
+    """Downsampling block: conv3x3/s → LeakyReLU → conv3x3 → GDN, plus 1×1/s conv skip.
+
+    The skip is computed as subsampling x[..., ::s, ::s] then the 1×1 conv: the same result
+    as a strided 1×1 conv (and the same weights), but it avoids a crash of torch's CPU
+    channels-last backward for strided 1×1 convs from few input channels (e.g. 3 → 256).
+    """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 2) -> None:
         super().__init__()
+        self.stride = stride
         self.body = nn.Sequential(
             conv3x3(c_in, c_out, stride), nn.LeakyReLU(), conv3x3(c_out, c_out), GDN(c_out)
         )
-        self.skip = conv1x1(c_in, c_out, stride)
+        self.skip = conv1x1(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.body(x) + self.skip(x)
+        return self.body(x) + self.skip(x[..., :: self.stride, :: self.stride])
 
 
 class ResidualBlockUpsample(nn.Module):
