@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -103,8 +104,6 @@ class Codebook:
     def load(cls, path: str | Path) -> "Codebook":
         path = Path(path)
         try:
-            from safetensors import safe_open
-
             with safe_open(str(path), "pt") as fh:
                 meta = fh.metadata() or {}
             centres = load_file(str(path))["centres"]
@@ -138,7 +137,7 @@ def unpack_indices(packed: Tensor, bits: int, count: int) -> Tensor:
 def fit_codebook(blocks: np.ndarray, n_q: int, bits: float, snr_db: float, seed: int = 0,
                  meta: dict[str, Any] | None = None) -> Codebook:
     """K-means (k-means++ initialisation, seeded, scikit-learn) on (N, N_Q) blocks."""
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans  # imported here: scikit-learn takes ~1 s to import
 
     k = 2 ** bits_per_block(n_q, bits)
     if blocks.shape[0] < k:

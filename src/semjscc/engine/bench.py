@@ -10,9 +10,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..channels import awgn, power_normalize
+from ..channels.quantize import fit_codebook
 from ..config import ModelConfig
 from ..models import create_model
 from ..models.complexity import count_macs
@@ -147,10 +149,6 @@ def bench_qf(settings: list[tuple[int, float]], num_images: int = 1050, reals: i
     """K-means fit time and relay quantisation throughput at the paper's scale (1,050 val
     images × 2k = 131,072 reals), on Gaussian stand-in channel outputs (unit-power signal
     at −5 dB: variance 1 + 10^0.5 per complex symbol)."""
-    import numpy as np
-
-    from ..channels.quantize import fit_codebook
-
     device = device or torch.device("cpu")
     rng = np.random.default_rng(seed)
     std = ((1 + 10**0.5) / 2) ** 0.5  # per real

@@ -16,7 +16,8 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
-from ..config import Config, config_from_dict
+from ..config import Config, config_from_dict, load_config
+from ..data import build_dataset, make_loader
 from ..metrics.image import image_metrics, update_clamped
 from ..metrics.lpips import LPIPS, LPIPS_MIN_SIZE, LPIPSMetric, lpips_available
 from ..metrics.retrieval import mean_average_precision, to_codes
@@ -24,6 +25,7 @@ from ..models import DeepJSCC, MultiHopDF, create_model
 from ..progress import progress
 from ..semantics.dhd import hash_cosine, load_dhd
 from .checkpoint import load_checkpoint
+from .distributed import resolve_device
 from .eval_dhd import HashDatabase, split_hashes
 
 System = Callable[[Tensor, torch.Generator], Tensor]
@@ -187,10 +189,6 @@ def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
     added when a DHD is known (``dhd``, see :func:`resolve_dhd_path`, or a prepared
     ``semantic`` context).
     """
-    from ..config import load_config
-    from ..data import build_dataset, make_loader
-    from .distributed import resolve_device
-
     dev = resolve_device(device)
     model, cfg, ckpt = load_jscc(path, dev)
     cfg = load_config(None, overrides, base=ckpt["config"]) if overrides else cfg

@@ -24,8 +24,7 @@ from ..models.multihop import pad_to_multiple
 from ..models.qf import QuantizeForward
 from ..progress import progress
 from .distributed import resolve_device
-from .evaluate import SemanticContext, evaluate_system, load_jscc, resolve_dhd_path, \
-    standard_suites
+from .evaluate import SemanticContext, evaluate_system, load_jscc, resolve_dhd_path, standard_suites
 
 log = logging.getLogger("semjscc.qf")
 

@@ -22,16 +22,26 @@ from typing import Any
 
 import torch
 
+from ..baselines import SEPARATION_CODECS, available_codecs, separation_system
 from ..config import Config, ConfigError, load_config, save_config, to_dict
 from ..data import build_dataset, make_loader, num_classes_of
 from ..data.errors import DataError
 from ..models.pretrained import resolve_weights
+from ..plots.paper import draw_figures
+from ..semantics.dhd import create_dhd
+from .bench import bench_model
 from .checkpoint import load_checkpoint
 from .distributed import memory_format, resolve_device
-from .evaluate import SemanticContext, evaluate_df_checkpoint, evaluate_system, shared_lpips, \
-    standard_suites
 from .eval_dhd import evaluate_dhd
+from .evaluate import (
+    SemanticContext,
+    evaluate_df_checkpoint,
+    evaluate_system,
+    shared_lpips,
+    standard_suites,
+)
 from .qf import evaluate_qf_checkpoint, fit_codebooks, parse_settings
+from .report import write_report
 from .results import read_results, write_results
 from .run import config_differences
 from .train_dhd import train_dhd
@@ -142,9 +152,6 @@ def check_prerequisites(cfg: Config, lpips_required: bool) -> None:
 
 def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     """Run-time estimate from a short measurement of this machine's step times."""
-    from ..semantics.dhd import create_dhd
-    from .bench import bench_model
-
     cfg = plan.cfg
     size = cfg.data.image_size
     small = device.type == "cuda" or size <= 64  # big CPU batches would take minutes to time
@@ -195,8 +202,6 @@ def separation_rows(cfg: Config, semantic: SemanticContext | None, device: torch
                     seed: int) -> list[dict[str, Any]]:
     """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
     (exact decoding at each relay: quality does not depend on r)."""
-    from ..baselines import SEPARATION_CODECS, available_codecs, separation_system
-
     size = cfg.data.image_size
     k = cfg.model.num_latent // 2 * (size // 4) ** 2
     loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
@@ -228,9 +233,6 @@ def separation_rows(cfg: Config, semantic: SemanticContext | None, device: torch
 def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
               device: str | None = None) -> Path:
     """Run (or finish) the reproduction described by preset/config ``spec`` into ``out``."""
-    from ..plots.paper import draw_figures
-    from .report import write_report
-
     started = time.perf_counter()
     out = Path(out)
     cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))

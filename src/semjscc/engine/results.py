@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,19 @@ def _fmt(value: Any) -> Any:
 
 
 def write_results(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write rows with the standard columns first, any extra columns after them."""
+    """Write rows with the standard columns first, any extra columns after them. The file
+    appears complete or not at all (written to a temporary file, then renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = sorted({k for r in rows for k in r} - set(RESULT_COLUMNS))
     columns = [c for c in RESULT_COLUMNS if any(c in r for r in rows)]
-    with path.open("w", newline="") as fh:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns + extra)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _fmt(row.get(k)) for k in columns + extra})
+    os.replace(tmp, path)
     return path
 
 

@@ -16,9 +16,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from ..config import Config, TrainConfig
-from ..errors import ConfigError
 from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
+from ..errors import ConfigError
 from ..losses.objective import JSCCObjective, build_objective
 from ..models import MultiHopDF, create_model
 from ..progress import progress

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 
 from .lines import LINESTYLES
@@ -31,7 +32,8 @@ def roc_figure(rows: list[dict[str, Any]]) -> Figure:
                     color=colours[methods.index(method) % len(colours)],
                     linestyle=LINESTYLES[relays.index(r) % len(LINESTYLES)],
                     label=f"{method}, r = {r} (EER {points[0]['eer']:.3f})")
-        ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8)
+        chance = np.concatenate([[0.0], np.logspace(-4, 0, 200)])
+        ax.plot(chance, chance, color="0.7", linewidth=0.8, label="chance")
         ax.set_xscale("symlog", linthresh=1e-3)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import Config, DHDConfig, config_from_dict
+from ..data import num_classes_of
 from ..engine.checkpoint import load_checkpoint
 from ..models.pretrained import build_backbone
 from ..progress import progress
@@ -79,8 +80,6 @@ def create_dhd(cfg: DHDConfig, num_classes: int, pretrained: bool = True) -> DHD
 
 def load_dhd(path: str | Path, device: torch.device | str = "cpu") -> tuple[DHD, Config]:
     """Rebuild a trained DHD from its checkpoint, frozen and in eval mode."""
-    from ..data import num_classes_of
-
     ckpt = load_checkpoint(path, kind="dhd")
     cfg = config_from_dict(ckpt["config"])
     model = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=False)
