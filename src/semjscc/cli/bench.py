@@ -8,9 +8,9 @@ import torch
 
 from ..config import load_config
 from ..engine.bench import bench_model, bench_qf, matmul_flops
+from ..engine.distributed import resolve_device
 from ..engine.qf import parse_settings
 from .qf import PAPER_NQ_B
-from ..engine.distributed import resolve_device
 
 PAPER_INFERENCE_S, PAPER_TRAINING_S = 0.046, 0.094  # per image on a V100 (Bergström et al.)
 

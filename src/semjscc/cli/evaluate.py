@@ -7,8 +7,8 @@ import logging
 
 from ..engine.evaluate import evaluate_df_checkpoint
 from ..engine.qf import evaluate_qf_checkpoint
-from ..errors import ConfigError
 from ..engine.results import write_results
+from ..errors import ConfigError
 from .common import float_list, int_list
 
 log = logging.getLogger("semjscc")

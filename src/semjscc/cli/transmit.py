@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"cannot read image {args.image} ({type(exc).__name__}); "
                         "pass a readable PNG/JPEG file") from None
     device = resolve_device(args.device)
-    model, cfg, _ = load_jscc(args.checkpoint, device)
+    model, cfg = load_jscc(args.checkpoint, device)
     link = MultiHopDF(model, relay_clamp=cfg.link.relay_clamp)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     with torch.no_grad():

@@ -45,7 +45,7 @@ def authenticate(dhd_path: str | Path, checkpoints: list[str | Path],
     dhd, _ = load_dhd(dhd_path, dev)
     rows: list[dict[str, Any]] = []
     for path in checkpoints:
-        model, cfg, _ = load_jscc(path, dev)
+        model, cfg = load_jscc(path, dev)
         loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
                              shuffle=False, seed=cfg.seed, num_workers=cfg.data.num_workers)
         eval_seed = cfg.eval.seed if seed is None else seed

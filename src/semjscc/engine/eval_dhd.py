@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..config import Config, load_config, to_dict
+from ..config import Config
 from ..data import build_dataset, make_loader
 from ..metrics.retrieval import mean_average_precision, to_codes
 from ..semantics.dhd import DHD, compute_hashes, load_dhd
@@ -46,9 +46,7 @@ def evaluate_dhd(path: str | Path, overrides: list[str] | None = None,
                  top_k: int | None = None, device: str = "auto") -> dict[str, float]:
     """mAP@K of the test split against the db split, next to the random-code level."""
     dev = resolve_device(device)
-    dhd, cfg = load_dhd(path, dev)
-    if overrides:
-        cfg = load_config(None, overrides, base=to_dict(cfg))
+    dhd, cfg = load_dhd(path, dev, overrides)
     k = top_k if top_k is not None else cfg.dhd.top_k
     queries = split_hashes(dhd, cfg, "test", dev)
     database = split_hashes(dhd, cfg, "db", dev)

@@ -125,13 +125,14 @@ class HashSuite:
                 "hash_bit_agreement": float(torch.cat(self.agree).mean()), **ranked}
 
 
-def load_jscc(path: str | Path, device: torch.device) -> tuple[DeepJSCC, Config, dict[str, Any]]:
-    """Rebuild a trained DeepJSCC pair from its checkpoint alone (eval mode)."""
+def load_jscc(path: str | Path, device: torch.device,
+              overrides: list[str] | None = None) -> tuple[DeepJSCC, Config]:
+    """Rebuild a trained DeepJSCC pair from its checkpoint alone (eval mode), with its
+    config; ``overrides`` (``key=value``) change that config, e.g. where the data lives."""
     ckpt = load_checkpoint(path, kind="deepjscc")
-    cfg = config_from_dict(ckpt["config"])
-    model = create_model(cfg.model)
+    model = create_model(config_from_dict(ckpt["config"]).model)
     model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), cfg, ckpt
+    return model.to(device).eval(), load_config(None, overrides, base=ckpt["config"])
 
 
 def df_system(model: DeepJSCC, relays: int, snr_db: float, relay_clamp: bool = True) -> System:
@@ -190,8 +191,7 @@ def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
     ``semantic`` context).
     """
     dev = resolve_device(device)
-    model, cfg, ckpt = load_jscc(path, dev)
-    cfg = load_config(None, overrides, base=ckpt["config"]) if overrides else cfg
+    model, cfg = load_jscc(path, dev, overrides)
     relays = relays or cfg.eval.relays or [cfg.link.relays]
     trained_snrs = cfg.link.hop_snrs_db()
     snr_db = snr_db or cfg.eval.snr_db or [trained_snrs[0]]

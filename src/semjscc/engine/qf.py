@@ -18,7 +18,7 @@ import torch
 
 from ..channels import awgn, power_normalize
 from ..channels.quantize import Codebook, CodebookError, bits_per_block, fit_codebook, to_blocks
-from ..config import Config, load_config
+from ..config import Config
 from ..data import build_dataset, make_loader
 from ..models.multihop import pad_to_multiple
 from ..models.qf import QuantizeForward
@@ -83,7 +83,7 @@ def fit_codebooks(checkpoint: str | Path, settings: list[tuple[int, float]], out
                   device: str = "auto") -> list[Path]:
     """Fit one codebook per (N_Q, b) for ``checkpoint`` and save them in ``out_dir``."""
     dev = resolve_device(device)
-    model, cfg, _ = load_jscc(checkpoint, dev)
+    model, cfg = load_jscc(checkpoint, dev)
     if cfg.link.relays != 0:
         log.warning("%s was trained for %d relays; QF is defined on an r = 0 model",
                     checkpoint, cfg.link.relays)
@@ -129,9 +129,7 @@ def evaluate_qf_checkpoint(checkpoint: str | Path, codebooks: str | Path,
                            semantic: SemanticContext | None = None) -> list[dict[str, Any]]:
     """Result rows (``protocol=qf``, or ``qf-every-relay``) for every codebook of the model."""
     dev = resolve_device(device)
-    model, cfg, ckpt = load_jscc(checkpoint, dev)
-    if overrides:
-        cfg = load_config(None, overrides, base=ckpt["config"])
+    model, cfg = load_jscc(checkpoint, dev, overrides)
     seed = cfg.eval.seed if seed is None else seed
     loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
                          shuffle=False, seed=seed, num_workers=cfg.data.num_workers)

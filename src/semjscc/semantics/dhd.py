@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import Config, DHDConfig, config_from_dict
+from ..config import Config, DHDConfig, config_from_dict, load_config
 from ..data import num_classes_of
 from ..engine.checkpoint import load_checkpoint
 from ..models.pretrained import build_backbone
@@ -78,14 +78,16 @@ def create_dhd(cfg: DHDConfig, num_classes: int, pretrained: bool = True) -> DHD
     return DHD(backbone, cfg.num_bits, num_classes, cfg.crop_size)
 
 
-def load_dhd(path: str | Path, device: torch.device | str = "cpu") -> tuple[DHD, Config]:
-    """Rebuild a trained DHD from its checkpoint, frozen and in eval mode."""
+def load_dhd(path: str | Path, device: torch.device | str = "cpu",
+             overrides: list[str] | None = None) -> tuple[DHD, Config]:
+    """Rebuild a trained DHD from its checkpoint, frozen and in eval mode, with its config;
+    ``overrides`` (``key=value``) change that config, e.g. where the data lives."""
     ckpt = load_checkpoint(path, kind="dhd")
     cfg = config_from_dict(ckpt["config"])
     model = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=False)
     model.load_state_dict(ckpt["model"])
     model.requires_grad_(False)
-    return model.to(device).eval(), cfg
+    return model.to(device).eval(), load_config(None, overrides, base=ckpt["config"])
 
 
 @torch.no_grad()
