@@ -15,7 +15,6 @@ from .separation import (
     decode_file,
     encode_to_budget,
     require_codec,
-    separation_row_fields,
     separation_system,
     smallest_file_bits,
     unreachable_note,
@@ -25,5 +24,5 @@ __all__ = [
     "CODECS", "SEPARATION_CODECS", "SEPARATION_METHODS", "BudgetUnreachableError",
     "CodecUnavailableError", "Coded", "SeparationSystem", "available_codecs", "capacity_bits",
     "code_to_budget", "codec_from_method", "decode_file", "encode_to_budget", "require_codec",
-    "separation_row_fields", "separation_system", "smallest_file_bits", "unreachable_note",
+    "separation_system", "smallest_file_bits", "unreachable_note",
 ]

@@ -406,8 +406,3 @@ def separation_system(codec: str, snr_db: float, k: int,
     """A callable separation system (see :class:`SeparationSystem`) at
     ``capacity_bits(k, snr_db)`` bits per image, ``k`` complex channel uses per image."""
     return SeparationSystem(codec, snr_db, k, on_unreachable)
-
-
-def separation_row_fields(system: SeparationSystem) -> dict[str, Any]:
-    """Result-row fields of an evaluated system (same as ``system.row_fields()``)."""
-    return system.row_fields()

@@ -89,10 +89,6 @@ class Plan:
     def dhd_checkpoint(self) -> Path:
         return self.dhd_dir / "best.pt"
 
-    def r0_run(self, method: str, snr_db: float | None) -> DFRun:
-        return next(r for r in self.df_runs if r.method == method and r.relays == 0
-                    and r.snr_db == snr_db)
-
 
 def make_plan(cfg: Config, out: Path) -> Plan:
     """Every training run of the sweep with its derived configuration."""
