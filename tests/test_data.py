@@ -139,7 +139,7 @@ def test_build_synthetic_from_config_uses_num_images_per_split() -> None:
     assert sizes == {"train": 7, "val": 3, "test": 4, "db": 5}
     assert build_dataset(cfg, "query")[0]["image"].shape == (3, 16, 16)
     assert num_classes_of(cfg) == len(CLASS_NAMES)
-    assert sorted(DATASETS.names()) == ["folder", "list", "synthetic"]
+    assert {"folder", "list", "synthetic"} <= set(DATASETS.names())
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_config_errors_name_key_and_fix(cfg: DataConfig, split: str, needles: li
 
 
 def test_unknown_kind_lists_the_registered_kinds() -> None:
-    with pytest.raises(SemjsccError, match="'nuswide'; choose one of: folder, list, synthetic"):
+    with pytest.raises(SemjsccError, match="'nuswide'; choose one of: .*folder, list, synthetic"):
         build_dataset(DataConfig(kind="nuswide"), "train")
 
 

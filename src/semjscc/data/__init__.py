@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from ..config import DataConfig
 from ..registry import DATASETS
 from .errors import DataError
+from .eurosat import EuroSAT, split_manifest
 from .files import LabelledFiles
 from .folder import FolderDataset
 from .listfile import ListDataset, read_list
@@ -23,6 +24,7 @@ from .loader import collate_items, make_loader
 from .shapes import CLASS_NAMES
 from .splits import SPLITS, canonical_split
 from .synthetic import SyntheticShapes
+from .synthetic_eo import SyntheticEO
 
 
 class DatasetKind(Protocol):
@@ -55,9 +57,11 @@ __all__ = [
     "CLASS_NAMES",
     "SPLITS",
     "DataError",
+    "EuroSAT",
     "FolderDataset",
     "LabelledFiles",
     "ListDataset",
+    "SyntheticEO",
     "SyntheticShapes",
     "build_dataset",
     "canonical_split",
@@ -65,4 +69,5 @@ __all__ = [
     "make_loader",
     "num_classes_of",
     "read_list",
+    "split_manifest",
 ]
