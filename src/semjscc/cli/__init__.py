@@ -12,10 +12,23 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import SemjsccError
-from . import authenticate, bench, dhd, evaluate, info, plot, qf, reproduce, train, transmit
+from . import (
+    authenticate,
+    bench,
+    dhd,
+    evaluate,
+    info,
+    plot,
+    qf,
+    reproduce,
+    semloss,
+    train,
+    transmit,
+)
 from .common import setup_logging
 
-SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, authenticate, qf, bench]
+SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, authenticate, qf, semloss,
+               bench]
 
 
 class ArgumentParser(argparse.ArgumentParser):
