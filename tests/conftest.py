@@ -7,6 +7,7 @@ from urllib.error import URLError
 
 import pytest
 import torch
+import torchvision.models as tvm
 
 from semjscc.config import Config, load_config
 
@@ -51,19 +52,24 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def alexnet_state(seed: int = 7) -> dict[str, torch.Tensor]:
+    """A complete torchvision AlexNet state_dict with random features and an all-zero
+    classifier stored as stride-0 views (~10 MB instead of 233 MB): a stand-in for
+    ``alexnet-owt-7be5be79.pth`` that tests the loading paths only."""
+    torch.manual_seed(seed)
+    state = dict(tvm.alexnet().features.state_dict(prefix="features."))
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in tvm.alexnet().state_dict().items()}
+    state.update({k: torch.zeros(1).expand(s) for k, s in shapes.items()
+                  if k.startswith("classifier.")})
+    return state
+
+
 @pytest.fixture
 def alexnet_file(torch_home: Path) -> Path:
-    """A stand-in ``alexnet-owt-7be5be79.pth`` (random features, zero classifier stored as
-    stride-0 views, ~10 MB) where the ImageNet file is looked up: tests the loading path
-    only; its LPIPS values mean nothing."""
-    from semjscc.models.backbones import AlexNet
-
-    torch.manual_seed(7)
-    state = dict(AlexNet().features.state_dict(prefix="features."))
-    with torch.device("meta"):
-        shapes = {k: v.shape for k, v in AlexNet().state_dict().items()}
-    state.update({k: torch.zeros(1).expand(s) for k, s in shapes.items() if k.startswith("classifier.")})
+    """The stand-in AlexNet file where the ImageNet file is looked up; its LPIPS values mean
+    nothing."""
     path = torch_home / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth"
     path.parent.mkdir(parents=True)
-    torch.save(state, path)
+    torch.save(alexnet_state(), path)
     return path

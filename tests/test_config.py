@@ -17,7 +17,7 @@ def test_presets_load_and_paper_settings():
     assert {"tiny/df", "paper/df"} <= set(list_presets())
     paper = load_config("paper/df")
     assert paper.data.image_size == 256
-    assert paper.model.num_features == 256 and paper.model.num_latent == 32
+    assert paper.model.num_features == 256 and paper.model.bandwidth_ratio == "1/3"
     assert paper.sweep.snr_db == [-5.0, -10.0, -15.0]
     assert paper.sweep.relays == [0, 1, 2, 3]
     assert [paper.train.batch_size_for(r) for r in range(4)] == [20, 10, 8, 6]

@@ -5,6 +5,7 @@ import csv
 import pytest
 
 from semjscc.cli import main
+from semjscc.engine.eval_dhd import evaluate_dhd
 
 DHD_MICRO = [
     "data.image_size=16",
@@ -46,23 +47,24 @@ def test_eval_dhd_prints_map_and_random_baseline(dhd_run, capsys):
 
 def test_mse_dhd_training_and_hash_columns(dhd_run, tmp_path, micro_overrides, capsys):
     jscc = tmp_path / "jscc"
-    overrides = micro_overrides + ["train.method=mse+dhd",
-                                   f"train.dhd_checkpoint={dhd_run / 'best.pt'}",
+    overrides = micro_overrides + ["train.loss={mse: 1.0, dhd: 0.06}",
+                                   f"dhd.checkpoint={dhd_run / 'best.pt'}",
                                    "data.num_images={train: 48, val: 16, test: 24, db: 48}"]
     assert main(["train", "--config", "tiny/df", *_set(overrides), "--out", str(jscc)]) == 0
     log = list(csv.DictReader((jscc / "log.csv").open()))
-    assert "train_hash" in log[0] and 0 <= float(log[0]["train_hash"]) <= 2
+    assert float(log[0]["train_loss"]) == pytest.approx(
+        float(log[0]["train_mse"]) + 0.06 * float(log[0]["train_dhd"]), rel=1e-5)
 
     results = tmp_path / "r.csv"
     assert main(["eval", "--checkpoint", str(jscc / "best.pt"), "--snr-db", "-10,10",
                  "--out", str(results)]) == 0
     rows = list(csv.DictReader(results.open()))
-    for row in rows:
-        assert row["method"] == "mse+dhd"
-        assert -1 <= float(row["hash_cos"]) <= 1
-        assert 0 <= float(row["hash_bit_agreement"]) <= 1
-        assert 0 <= float(row["map"]) <= 1 and 0 <= float(row["map_clean"]) <= 1
-    assert rows[0]["map_clean"] == rows[1]["map_clean"]  # clean queries: same at every SNR
+    assert [row["method"] for row in rows] == ["mse+dhd", "mse+dhd"]
+    # clean queries: the DHD's own retrieval mAP, at every SNR
+    clean = evaluate_dhd(dhd_run / "best.pt", overrides=[
+        "data.num_images={train: 48, val: 16, test: 24, db: 48}"])["map"]
+    assert float(rows[0]["map_clean"]) == float(rows[1]["map_clean"]) == pytest.approx(clean,
+                                                                                         abs=1e-5)
 
     out = tmp_path / "auth"
     assert main(["authenticate", "--dhd", str(dhd_run / "best.pt"), "--checkpoint",
@@ -79,9 +81,14 @@ def test_mse_dhd_training_and_hash_columns(dhd_run, tmp_path, micro_overrides, c
 
 
 def test_mse_dhd_without_dhd_is_a_clear_error(tmp_path, micro_overrides, capsys):
-    assert main(["train", "--config", "tiny/df", *_set(micro_overrides + ["train.method=mse+dhd"]),
+    assert main(["train", "--config", "tiny/df",
+                 *_set(micro_overrides + ["train.loss={mse: 1.0, dhd: 0.06}"]),
                  "--out", str(tmp_path / "x")]) == 2
-    assert "train.dhd_checkpoint" in capsys.readouterr().err
+    assert "dhd.checkpoint" in capsys.readouterr().err
+    assert main(["train", "--config", "tiny/df", *_set(micro_overrides + ["train.method=mse"]),
+                 "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "'train.method' is gone" in err and "train.loss={mse: 1.0, dhd: 0.06}" in err
 
 
 def test_missing_imagenet_weights_is_a_clear_error(tmp_path, monkeypatch, capsys):

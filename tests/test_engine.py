@@ -5,9 +5,10 @@ import csv
 import pytest
 import torch
 
+from semjscc.checkpoint import load_checkpoint, save_checkpoint
 from semjscc.config import ConfigError, load_config
-from semjscc.engine.checkpoint import load_checkpoint, save_checkpoint
 from semjscc.engine.evaluate import evaluate_df_checkpoint
+from semjscc.engine.results import RESULT_COLUMNS, write_results
 from semjscc.engine.train_jscc import train_jscc
 from semjscc.errors import CheckpointError
 
@@ -70,13 +71,22 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
 def test_truncated_or_wrong_checkpoints_are_clear(tmp_path):
     path = tmp_path / "c.pt"
-    save_checkpoint({"kind": "deepjscc", "model": {"w": torch.ones(1000)}}, path)
+    save_checkpoint({"kind": "deepjscc", "config": {}, "model": {"w": torch.ones(1000)}}, path)
     data = path.read_bytes()
     (tmp_path / "t.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated, corrupt"):
         load_checkpoint(tmp_path / "t.pt")
     with pytest.raises(CheckpointError, match="'dhd' checkpoint is needed"):
         load_checkpoint(path, kind="dhd")
+    for bad, problem in [({"format_version": "2"}, "is not an integer"),
+                         ({"format_version": 1}, "older semjscc"),
+                         ({"format_version": 2, "kind": "deepjscc", "model": {}},
+                          "no config section"),
+                         ({"format_version": 2, "kind": "deepjscc", "config": {},
+                           "model": {"w": 1}}, "not a state_dict")]:
+        torch.save(bad, tmp_path / "b.pt")
+        with pytest.raises(CheckpointError, match=problem):
+            load_checkpoint(tmp_path / "b.pt")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
 
@@ -88,9 +98,10 @@ def test_eval_rows_and_trends(tmp_path, micro_overrides):
     run = train_jscc(cfg, tmp_path / "run")
     rows = evaluate_df_checkpoint(run / "best.pt", snr_db=[-10.0, 10.0], relays=[0, 3])
     assert len(rows) == 4
-    for key in ("method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "psnr",
-                "ms_ssim", "n_images", "seed"):
-        assert key in rows[0]
+    write_results(rows, tmp_path / "r.csv")
+    with (tmp_path / "r.csv").open() as fh:
+        assert next(csv.reader(fh))[:len(RESULT_COLUMNS)] == RESULT_COLUMNS  # stable schema
+    assert rows[0]["k"] == 8 * 4 * 4 and rows[0]["realized_cr"] == pytest.approx(1 / 6)
     by = {(r["relays"], r["snr_db"]): r["psnr"] for r in rows}
     assert by[(0, 10.0)] > by[(0, -10.0)] + 0.5  # measured: 16.0 vs 14.7 dB
     assert by[(0, 10.0)] > by[(3, 10.0)] + 0.5  # measured: 16.0 vs 15.0 dB
@@ -99,6 +110,7 @@ def test_eval_rows_and_trends(tmp_path, micro_overrides):
     assert again[0]["psnr"] == rows[0]["psnr"]  # same seed, same noise
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_two_processes_on_cpu(tmp_path, micro_overrides):
     import os
     import shutil
@@ -122,7 +134,7 @@ def test_torchrun_ddp_two_processes_on_cpu(tmp_path, micro_overrides):
 
 
 def _lpips_sets(overrides):
-    return [a for o in overrides + ["data.image_size=32", "train.method=mse+lpips",
+    return [a for o in overrides + ["data.image_size=32", "train.loss={mse: 1.0, lpips: 0.1}",
                                     "train.epochs=1"] for a in ("--set", o)]
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from semjscc.channels import AWGN
 from semjscc.channels.quantize import (
     Codebook,
     CodebookError,
@@ -17,9 +18,9 @@ from semjscc.channels.quantize import (
     unpack_indices,
 )
 from semjscc.cli import main
+from semjscc.data import build_dataset, make_loader
 from semjscc.errors import ConfigError
-from semjscc.models import DeepJSCC
-from semjscc.models.qf import QuantizeForward
+from semjscc.models import QuantizeForward, Yilmaz2023DeepJSCC, channel_output, load
 
 
 @pytest.mark.parametrize("bits", [1, 2, 3, 5, 8, 13])
@@ -81,7 +82,7 @@ def test_fit_is_deterministic_with_a_seed():
 
 def test_qf_link_bits_and_every_relay_extension():
     torch.manual_seed(0)
-    model = DeepJSCC(8, 8).eval()
+    model = Yilmaz2023DeepJSCC(8, 8).eval()
     book = Codebook(torch.randn(16, 2), 2, 2.0, 0.0)
     x = torch.rand(2, 3, 16, 16)
     with torch.no_grad():
@@ -90,9 +91,8 @@ def test_qf_link_bits_and_every_relay_extension():
         assert out["bits"] == 8 * 4 * 4 * 2  # 2k reals x b bits
         # the pipe is lossless: same result as dequantising the relay's indices directly
         g = torch.Generator().manual_seed(0)
-        from semjscc.channels import awgn, power_normalize
         snr = torch.zeros(2)
-        y = awgn(power_normalize(model.encode(x, snr)), snr, generator=g)
+        y = channel_output(model, x, AWGN(), snr, g)
         direct = model.decode(book.dequantize(book.quantize(y), y.shape), snr)
         torch.testing.assert_close(out["x_hat"], direct)
         ext = QuantizeForward(model, book, relays=2, every_relay=True)(x, 0.0)
@@ -118,7 +118,24 @@ def test_fit_codebook_and_eval_qf_cli(tmp_path, micro_overrides):
     assert [(r["protocol"], r["n_q"], r["bits"]) for r in rows] == [("qf", "2", "1"), ("qf", "2", "2")]
     # 16x16 images, M = 16 (rho = 1/6): 2k = 256 reals -> bpp = 256 * b / 256
     assert [float(r["bpp"]) for r in rows] == [1.0, 2.0]
-    assert all(float(r["psnr"]) > 0 for r in rows)
+    # golden check: the same QF link run by hand over the test split with the same noise seed
+    model, cfg = load(run / "best.pt")
+    loader = make_loader(build_dataset(cfg.data, "test"), 16, shuffle=False, seed=0)
+    for row, name in zip(rows, ["qf_nq2_b1", "qf_nq2_b2"]):
+        link = QuantizeForward(model, Codebook.load(books / f"{name}.safetensors"))
+        g = torch.Generator().manual_seed(cfg.eval.seed)
+        with torch.no_grad():
+            psnr = torch.cat([-10 * torch.log10((link(b["image"], 0.0, g)["x_hat"].clamp(0, 1)
+                                                 - b["image"]).pow(2).mean((1, 2, 3)))
+                              for b in loader]).mean()
+        assert float(row["psnr"]) == pytest.approx(float(psnr), abs=1e-4)
+    # --snr-db and --batch-size are honoured: one row per codebook and SNR
+    assert main(["eval", "--checkpoint", str(run / "best.pt"), "--protocol", "qf",
+                 "--codebooks", str(books), "--snr-db", "5,10", "--batch-size", "4",
+                 "--out", str(results)]) == 0
+    rows = list(csv.DictReader(results.open()))
+    assert [(r["bits"], r["snr_db"]) for r in rows] == [("1", "5"), ("1", "10"), ("2", "5"),
+                                                         ("2", "10")]
 
     other = tmp_path / "other"
     assert main(["train", "--config", "tiny/df", *[a for o in overrides + ["seed=5"] for a in ("--set", o)],

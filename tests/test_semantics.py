@@ -6,11 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from semjscc.config import DHDConfig, load_config
-from semjscc.losses.objective import JSCCObjective
-from semjscc.models import DeepJSCC, MultiHopDF
-from semjscc.semantics import create_dhd, dhd_augmentation
-from semjscc.semantics.authentication import authentication_distances, equal_error_rate, far_frr
+from semjscc.config import ConfigError, DHDConfig, load_config
+from semjscc.losses import HashTerm, MSETerm, WeightedLoss, build_loss, method_label
+from semjscc.models import MultiHopDF, Yilmaz2023DeepJSCC, create_dhd
+from semjscc.semantics import AuthenticationDistances, dhd_augmentation, equal_error_rate, far_frr
 
 
 def tiny_dhd(num_classes=10, bits=16):
@@ -56,17 +55,18 @@ def test_frozen_dhd_semantic_loss_updates_only_deepjscc():
     torch.manual_seed(0)
     dhd = tiny_dhd()
     dhd_before = {k: v.clone() for k, v in dhd.state_dict().items()}
-    model = DeepJSCC(8, 8)
+    model = Yilmaz2023DeepJSCC(8, 8)
     jscc_before = {k: v.clone() for k, v in model.state_dict().items()}
-    objective = JSCCObjective(hasher=dhd, semantic_weight=0.06)
+    objective = WeightedLoss({"mse": (1.0, MSETerm()), "dhd": (0.06, HashTerm(dhd))})
+    assert objective.label == "mse+dhd"
     objective.train()  # must not put the frozen DHD back in training mode
     assert not dhd.training
     link = MultiHopDF(model)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(4, 3, 16, 16)
     terms = objective(x, link(x, [0.0, 0.0])["x_hat"])
-    assert set(terms) == {"loss", "mse", "hash"}
-    torch.testing.assert_close(terms["loss"], terms["mse"] + 0.06 * terms["hash"])
+    assert set(terms) == {"loss", "mse", "dhd"}
+    torch.testing.assert_close(terms["loss"], terms["mse"] + 0.06 * terms["dhd"])
     opt.zero_grad()
     terms["loss"].backward()
     opt.step()
@@ -78,13 +78,14 @@ def test_frozen_dhd_semantic_loss_updates_only_deepjscc():
 def test_hash_term_changes_deepjscc_gradients():
     torch.manual_seed(0)
     dhd = tiny_dhd()
-    model = DeepJSCC(8, 8)
+    model = Yilmaz2023DeepJSCC(8, 8)
     x = torch.rand(2, 3, 16, 16)
 
     def grad(weight):
         model.zero_grad()
         out = model.decode(model.encode(x, torch.zeros(2)), torch.zeros(2))
-        JSCCObjective(hasher=dhd, semantic_weight=weight)(x, out)["loss"].backward()
+        objective = WeightedLoss({"mse": (1.0, MSETerm()), "dhd": (weight, HashTerm(dhd))})
+        objective(x, out)["loss"].backward()
         return model.decoder[-1].net[0].weight.grad.clone()
 
     assert not torch.allclose(grad(0.0), grad(10.0))
@@ -94,11 +95,14 @@ def test_authentication_rates_by_hand():
     h = torch.tensor([[1.0, 1, 1, 1], [-1.0, -1, -1, -1], [1.0, -1, 1, -1]])
     h_hat = torch.tensor([[1.0, 1, 1, -1], [-1.0, -1, -1, -1], [1.0, 1, 1, 1]])
     labels = torch.tensor([[1, 0], [0, 1], [1, 1]])
-    d = authentication_distances(h, h_hat, labels)
-    assert d.genuine.tolist() == [1, 0, 2]
+    metric = AuthenticationDistances()
+    metric.update(h_hat[:2], h[:2], labels[:2])  # two batches: states are concatenated
+    metric.update(h_hat[2:], h[2:], labels[2:])
+    d = metric.compute()
+    assert d["genuine"].tolist() == [1, 0, 2]
     # only images 0 and 1 share no label: received 0 vs sent 1, received 1 vs sent 0
-    assert sorted(d.impostor.tolist()) == [3, 4]
-    rows = far_frr(d)
+    assert sorted(d["impostor"].tolist()) == [3, 4]
+    rows = far_frr(d["genuine"], d["impostor"], 4)
     assert len(rows) == 5
     assert rows[0] == {"threshold": 0, "far": 0.0, "frr": pytest.approx(2 / 3)}
     assert rows[2]["frr"] == 0.0 and rows[3]["far"] == 0.5 and rows[4]["far"] == 1.0
@@ -126,3 +130,18 @@ def test_paper_dhd_config_takes_a_training_step_on_cpu():
     terms["loss"].backward()
     opt.step()
     assert torch.isfinite(terms["loss"]) and not torch.equal(before, model.head.fc.weight)
+
+
+def test_loss_config_builds_weighted_terms_and_labels(micro_cfg):
+    assert method_label({"mse": 1.0, "dhd": 0.06}) == "mse+dhd"
+    assert method_label({"mse": 1.0, "dhd": {"weight": 0, "checkpoint": "x"}}) == "mse"
+    objective = build_loss(micro_cfg)
+    assert objective.label == "mse" and objective.weights == {"mse": 1.0}
+    with pytest.raises(ConfigError, match="the dhd loss term needs a trained DHD"):
+        build_loss(load_config("tiny/df", ["train.loss={mse: 1, dhd: 0.06}"]))
+    with pytest.raises(ConfigError, match="unknown loss term 'msee'"):
+        build_loss(load_config("tiny/df", ["train.loss={msee: 1}"]))
+    with pytest.raises(ConfigError, match="train.loss.mse: loss term 'mse' has no option foo"):
+        build_loss(load_config("tiny/df", ["train.loss={mse: {weight: 1, foo: 2}}"]))
+    with pytest.raises(ConfigError, match="must be a finite number >= 0"):
+        build_loss(load_config("tiny/df", ["train.loss={mse: -1}"]))

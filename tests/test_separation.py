@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from semjscc.baselines import separation as sep
 from semjscc.baselines import (
     SEPARATION_CODECS,
     CodecUnavailableError,
@@ -20,6 +19,7 @@ from semjscc.baselines import (
     smallest_file_bits,
     unreachable_note,
 )
+from semjscc.baselines import separation as sep
 from semjscc.engine.evaluate import evaluate_system
 from semjscc.errors import ConfigError, SemjsccError
 

@@ -2,12 +2,14 @@
 
 Format (a dict saved with ``torch.save``, loadable with ``weights_only=True``)::
 
-    {"format_version": 1, "kind": "deepjscc" | "dhd" | ..., "versions": {...},
+    {"format_version": 2, "kind": "deepjscc" | "dhd" | "classifier", "versions": {...},
      "config": {...resolved config...}, "model": state_dict,
      "optimizer": ..., "scheduler": ..., "epoch": int, "best_metric": float,
      "rng": {...}, "metrics": {...}}
 
 A crash mid-write leaves the previous file intact (write to a temp file, fsync, rename).
+Reading validates the structure, so a truncated, foreign or hand-made file is one
+:class:`~semjscc.errors.CheckpointError` line naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -15,30 +17,35 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
-from .. import __version__
-from ..errors import CheckpointError
+from . import __version__
+from .errors import CheckpointError
 
-FORMAT_VERSION = 1
+# 2: CompressAI layer names and channel/loss sections in the config.
+FORMAT_VERSION = 2
+KINDS = ("deepjscc", "dhd", "classifier")
 
 
 def versions() -> dict[str, str]:
-    return {"semjscc": __version__, "torch": str(torch.__version__), "python": platform.python_version()}
+    return {"semjscc": __version__, "torch": str(torch.__version__),
+            "python": platform.python_version()}
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Atomically write ``state`` (plus format version and library versions) to ``path``."""
+def atomic_write(path: str | Path, write: Any) -> Path:
+    """Call ``write(file_object)`` on a temporary file next to ``path``, flush, fsync and
+    rename it over ``path``: the file appears complete or not at all. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format_version": FORMAT_VERSION, "versions": versions(), **state}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -48,29 +55,57 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Atomically write ``state`` (plus format version and library versions) to ``path``."""
+    payload = {"format_version": FORMAT_VERSION, "versions": versions(), **state}
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
+
+
+def _problem(ckpt: Any) -> str | None:
+    """What makes ``ckpt`` not a usable semjscc checkpoint, or None."""
+    if not isinstance(ckpt, dict) or "format_version" not in ckpt:
+        return "it is not a semjscc checkpoint (no format_version)"
+    version = ckpt["format_version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        return f"its format_version {version!r} is not an integer"
+    if version > FORMAT_VERSION:
+        return (f"it has format {version}, newer than this semjscc ({FORMAT_VERSION}); "
+                "upgrade semjscc")
+    if version < FORMAT_VERSION:
+        return (f"it has format {version}, written by an older semjscc whose layer names "
+                f"differ ({FORMAT_VERSION} is needed); retrain it with this version")
+    if ckpt.get("kind") not in KINDS:
+        return f"its kind {ckpt.get('kind')!r} is not one of {', '.join(KINDS)}"
+    if not isinstance(ckpt.get("config"), dict):
+        return "it has no config section"
+    model = ckpt.get("model")
+    if not (isinstance(model, Mapping) and model
+            and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in model.items())):
+        return "its model entry is not a state_dict of tensors"
+    return None
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None,
                     map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; check its kind and format version."""
+    """Read a checkpoint with ``weights_only=True`` and validate its structure and kind."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory; pass its best.pt or last.pt")
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; pass the best.pt/last.pt of a run")
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the best.pt/last.pt "
+                              "of a run")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, wrong file type, unpickling refused ...
+        first = (str(exc).strip().splitlines() or ["no message"])[0][:120]
         raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-            "it is truncated, corrupt or not a semjscc checkpoint: use the run's other "
-            "checkpoint (best.pt/last.pt) or retrain"
-        ) from None
-    if not isinstance(ckpt, dict) or "format_version" not in ckpt:
-        raise CheckpointError(f"{path} is not a semjscc checkpoint (no format_version)")
-    if ckpt["format_version"] > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} has format {ckpt['format_version']}, newer than this semjscc "
-            f"({FORMAT_VERSION}); upgrade semjscc"
-        )
-    if kind is not None and ckpt.get("kind") != kind:
-        raise CheckpointError(
-            f"{path} holds a {ckpt.get('kind')!r} model, but a {kind!r} checkpoint is needed here"
-        )
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {first}); it is "
+            "truncated, corrupt or not a semjscc checkpoint: use the run's other checkpoint "
+            "(best.pt/last.pt) or retrain") from None
+    problem = _problem(ckpt)
+    if problem:
+        raise CheckpointError(f"checkpoint {path} cannot be used: {problem}")
+    if kind is not None and ckpt["kind"] != kind:
+        raise CheckpointError(f"{path} holds a {ckpt['kind']!r} model, but a {kind!r} "
+                              "checkpoint is needed here")
     return ckpt

@@ -23,6 +23,18 @@ from .errors import ConfigError
 
 C = TypeVar("C")
 
+# The paper's five quantize-and-forward settings N_Q:b (1.5, 2, 2.5, 3, 4 bpp at 256x256).
+PAPER_QF_SETTINGS: tuple[str, ...] = ("4:0.75", "2:1", "4:1.25", "2:1.5", "2:2")
+
+# Keys of earlier versions: what replaced them.
+RENAMED = {
+    "train.method": "train.loss, e.g. train.loss={mse: 1.0, dhd: 0.06} for mse+dhd",
+    "train.semantic_weight": "the dhd weight in train.loss, e.g. train.loss={mse: 1.0, dhd: 0.06}",
+    "train.lpips_weight": "the lpips weight in train.loss, e.g. train.loss={mse: 1.0, lpips: 0.1}",
+    "train.dhd_checkpoint": "dhd.checkpoint (the DHD of the dhd loss term and hash metrics)",
+    "link.protocol": "nothing: DF is the training link and QF is `semjscc eval --protocol qf`",
+}
+
 
 @dataclass
 class DataConfig:
@@ -48,33 +60,24 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """DeepJSCC architecture; the latent width follows from rho = M / 96 (M real channels)."""
+    """The DeepJSCC pair: a registered model name, its width N (None: the model's default)
+    and the bandwidth (compression) ratio ρ = k / (3·H·W) it is built for."""
 
     name: str = "yilmaz2023-deepjscc"
-    num_features: int = 256
+    num_features: int | None = None
     bandwidth_ratio: str = "1/3"
-
-    @property
-    def num_latent(self) -> int:
-        """M = 96·rho real latent channels (k = M/2 · H/4 · W/4 complex symbols, rho = k/(3HW))."""
-        rho = parse_ratio(self.bandwidth_ratio)
-        m = rho * 96
-        if m.denominator != 1 or m.numerator % 2 or m <= 0:
-            raise ConfigError(
-                f"model.bandwidth_ratio={self.bandwidth_ratio} gives M = 96*rho = {float(m):g}; "
-                "it must be a positive even integer (e.g. 1/3 -> 32, 1/6 -> 16, 1/12 -> 8)"
-            )
-        return int(m)
 
 
 @dataclass
 class LinkConfig:
-    """The multi-hop link: ``relays`` DF relays, hence ``relays + 1`` AWGN hops."""
+    """The multi-hop link: ``relays`` DF relays, hence ``relays + 1`` hops over ``channel``
+    (a mapping: ``name`` of a registered channel plus its options, e.g.
+    ``{name: rician, k_factor: 100, equalization: zf}``)."""
 
-    protocol: str = "df"
     relays: int = 0
     snr_db: Any = -5.0  # one value for every hop, or a list with one value per hop
     relay_clamp: bool = True  # relays clamp their decoded image to [0, 1] before re-encoding
+    channel: dict[str, Any] = field(default_factory=lambda: {"name": "awgn"})
 
     def hop_snrs_db(self, relays: int | None = None) -> list[float]:
         r = self.relays if relays is None else relays
@@ -90,18 +93,17 @@ class LinkConfig:
 
 @dataclass
 class TrainConfig:
-    """DeepJSCC training. ``batch_size`` is one int, or a list indexed by the number of relays."""
+    """DeepJSCC training. ``loss`` maps registered loss terms to a weight, or to a mapping
+    ``{weight: w, <option>: ...}`` (e.g. ``{mse: 1.0, dhd: 0.06}``); ``batch_size`` is one
+    int, or a list indexed by the number of relays."""
 
-    method: str = "mse"  # mse | mse+dhd | mse+lpips
+    loss: dict[str, Any] = field(default_factory=lambda: {"mse": 1.0})
     epochs: int = 10
     epoch_images: int | None = None  # images per epoch: a fresh seeded subset (None = all)
     batch_size: Any = 32
     lr: float = 1e-4
     lr_decay: float = 0.95  # MultiplicativeLR factor per epoch
     weight_decay: float = 0.0
-    semantic_weight: float = 0.06  # lambda in MSE + lambda * (1 - cos(h(S), h(S_hat)))
-    lpips_weight: float = 0.1
-    dhd_checkpoint: str | None = None
     init_from: str | None = None  # warm start: DeepJSCC weights of another checkpoint
     # SNR-adaptive training: each image's SNR on each hop drawn from U[lo, hi] dB instead of
     # link.snr_db (validation stays at link.snr_db). None = the paper's fixed-SNR training.
@@ -140,13 +142,15 @@ class SweepConfig:
 
     relays: list[int] = field(default_factory=lambda: [0, 1, 2, 3])
     snr_db: list[float] = field(default_factory=lambda: [-5.0, -10.0, -15.0])
-    methods: list[str] = field(default_factory=lambda: ["mse", "mse+dhd"])
+    # one loss mapping per method (as train.loss); the method label is derived from it
+    methods: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"mse": 1.0}, {"mse": 1.0, "dhd": 0.06}])
     # one model per (method, relays) trained over U[min, max] of snr_db (instead of per SNR)
     snr_adaptive: bool = False
     # r > 0 models start from the same method's r = 0 model and train warm_start_epochs
     warm_start: bool = False
     warm_start_epochs: int = 1
-    qf: list[str] = field(default_factory=lambda: ["4:0.75", "2:1", "4:1.25", "2:1.5", "2:2"])
+    qf: list[str] = field(default_factory=lambda: list(PAPER_QF_SETTINGS))
     qf_max_blocks: int = 1_000_000
     separation: list[str] = field(default_factory=lambda: ["jpeg2000", "webp", "avif"])
 
@@ -174,7 +178,7 @@ class DHDConfig:
     weight_decay: float = 1e-5
     warmup_epochs: int = 10  # constant lr, then cosine to 0 over the remaining epochs
     top_k: int | None = 5000  # mAP@K
-    checkpoint: str | None = None  # trained DHD used by eval/authenticate (best.pt)
+    checkpoint: str | None = None  # trained DHD (best.pt): the `dhd` loss term and evaluation
 
 
 @dataclass
@@ -268,6 +272,8 @@ def from_dict(cls: type[C], data: dict[str, Any], prefix: str = "") -> C:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         full = f"{prefix}{key}"
+        if full in RENAMED:
+            raise ConfigError(f"config key {full!r} is gone; use {RENAMED[full]}")
         if key not in names:
             raise ConfigError(
                 f"unknown config key {full!r}; valid keys here: {', '.join(sorted(names))}"

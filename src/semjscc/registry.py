@@ -8,6 +8,7 @@ True
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from typing import Any, Callable, Generic, TypeVar
 
 from .errors import ConfigError
@@ -49,6 +50,18 @@ class Registry(Generic[T]):
         """Call the factory registered as ``name``; ``None`` kwargs mean "factory default"."""
         return self.get(name)(**{k: v for k, v in kwargs.items() if v is not None})
 
+    def check_options(self, name: str, options: dict[str, Any], key: str,
+                      positional: int = 0) -> None:
+        """Raise a one-line ConfigError when ``options`` holds a keyword the factory ``name``
+        does not take (its first ``positional`` parameters are not options); ``key`` is the
+        config key for the message."""
+        params = list(inspect.signature(self.get(name)).parameters)[positional:]
+        unknown = sorted(set(options) - set(params))
+        if unknown:
+            raise ConfigError(f"{key}: {self.kind} {name!r} has no option "
+                              f"{', '.join(unknown)}; its options are: "
+                              f"{', '.join(params) or 'none'}")
+
     def names(self, pattern: str = "*") -> list[str]:
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 
@@ -57,5 +70,7 @@ class Registry(Generic[T]):
 
 
 MODELS: Registry[Any] = Registry("model")
+CHANNELS: Registry[Any] = Registry("channel")
+LOSSES: Registry[Any] = Registry("loss term")
 BACKBONES: Registry[Any] = Registry("backbone")
 DATASETS: Registry[Any] = Registry("dataset kind")

@@ -49,6 +49,7 @@ import torch
 from PIL import Image, features
 from torch import Tensor
 
+from ..channels import AWGN, Channel
 from ..errors import ConfigError, SemjsccError
 
 SEPARATION_CODECS: tuple[str, ...] = ("jpeg2000", "webp", "avif")
@@ -294,7 +295,10 @@ class SeparationSystem:
     Each image of the batch (B, 3, H, W) in [0, 1] is rounded to uint8, coded alone on
     the CPU with Pillow at the highest quality fitting ``budget_bits =
     capacity_bits(k, snr_db)`` and decoded; x_hat is that decoded image (identical for any
-    number of relays). The generator is ignored: the baseline is deterministic.
+    number of relays). Over AWGN the generator is unused and the baseline deterministic;
+    over a fading ``channel`` each image gets one gain per hop (``hops``) drawn from the
+    generator and is coded at the instantaneous capacity of its weakest hop,
+    ``floor(k · log2(1 + min|h|² · SNR))`` (a genie-aided bound: the transmitter knows h).
 
     Records, cumulated over calls until :meth:`reset`: ``used_bits`` (per coded image),
     ``n_images``, ``n_unreachable``, ``min_file_bits`` (smallest of the smallest files of
@@ -304,8 +308,12 @@ class SeparationSystem:
     """
 
     def __init__(self, codec: str, snr_db: float, k: int,
-                 on_unreachable: OnUnreachable = "gray") -> None:
+                 on_unreachable: OnUnreachable = "gray", channel: Channel | None = None,
+                 hops: int = 1) -> None:
         self.spec = require_codec(codec)
+        self.hops = hops
+        self.channel = channel if channel is not None else AWGN()
+        self.fading = not isinstance(self.channel, AWGN)
         if on_unreachable not in ("gray", "nan", "raise"):
             raise ConfigError(f"on_unreachable must be gray, nan or raise, got {on_unreachable!r}")
         self.codec, self.snr_db, self.k = self.spec.name, float(snr_db), int(k)
@@ -320,6 +328,7 @@ class SeparationSystem:
     def reset(self) -> None:
         """Clear the recorded statistics."""
         self.used_bits: list[int] = []
+        self.budgets: list[int] = []
         self.parameters: list[int] = []
         self.n_images = 0
         self.n_unreachable = 0
@@ -348,9 +357,17 @@ class SeparationSystem:
         images_np = images.permute(0, 2, 3, 1).cpu().numpy()
         out = np.empty(images_np.shape, dtype=np.float32)
         self.pixels = int(x.shape[-2] * x.shape[-1])
+        budgets = [self.budget_bits] * len(images_np)
+        if self.fading:  # genie-aided: each image's instantaneous capacity
+            gains = self.channel.sample_gains(len(images_np) * self.hops, generator, x.device)
+            gains = (gains.abs() ** 2).view(len(images_np), self.hops).amin(1)
+            snr_lin = 10.0 ** (self.snr_db / 10.0)
+            budgets = [int(math.floor(self.k * math.log2(1.0 + float(g) * snr_lin)))
+                       for g in gains.cpu()]
+        self.budgets += budgets
         start = time.perf_counter()
-        for i, image in enumerate(images_np):
-            coded = _search(_to_pil(image), self.spec, self.budget_bits)
+        for i, (image, budget) in enumerate(zip(images_np, budgets)):
+            coded = _search(_to_pil(image), self.spec, budget)
             self.n_images += 1
             if isinstance(coded, int):
                 self.n_unreachable += 1
@@ -358,13 +375,13 @@ class SeparationSystem:
                     self.min_file_bits, coded)
                 if self.on_unreachable == "raise":
                     raise BudgetUnreachableError(
-                        unreachable_note(self.codec, self.budget_bits, coded)
+                        unreachable_note(self.codec, budget, coded)
                         + "; raise snr_db or k, or choose another codec")
                 out[i] = 0.5 if self.on_unreachable == "gray" else np.nan
                 continue
-            if coded.bits > self.budget_bits:  # guaranteed by _search; never report above
+            if coded.bits > budget:  # guaranteed by _search; never report above
                 raise AssertionError(f"{self.codec} file of {coded.bits} bits over budget "
-                                     f"{self.budget_bits}")
+                                     f"{budget}")
             self.used_bits.append(coded.bits)
             self.parameters.append(coded.parameter)
             out[i] = decode_file(coded.data).astype(np.float32) / 255.0
@@ -397,12 +414,18 @@ class SeparationSystem:
             "budget_bits": self.budget_bits,
             "budget_bpp": None if not pixels else self.budget_bits / pixels,
             "k": self.k, "n_unreachable": self.n_unreachable, "n_coded": self.n_coded,
-            "note": note,
+            "note": note if not self.fading else "; ".join(filter(None, [
+                note, f"genie-aided bound over {self.channel.label}: each image coded at the "
+                f"instantaneous capacity k·log2(1 + |h|²·SNR) of its weakest hop, mean "
+                f"{np.mean(self.budgets):.0f} bits" if self.budgets else None])),
+            **self.channel.describe(),
         }
 
 
-def separation_system(codec: str, snr_db: float, k: int,
-                      on_unreachable: OnUnreachable = "gray") -> SeparationSystem:
+def separation_system(codec: str, snr_db: float, k: int, on_unreachable: OnUnreachable = "gray",
+                      channel: Channel | None = None, hops: int = 1) -> SeparationSystem:
     """A callable separation system (see :class:`SeparationSystem`) at
-    ``capacity_bits(k, snr_db)`` bits per image, ``k`` complex channel uses per image."""
-    return SeparationSystem(codec, snr_db, k, on_unreachable)
+    ``capacity_bits(k, snr_db)`` bits per image, ``k`` complex channel uses per image (over a
+    fading ``channel``: the instantaneous capacity of each image's weakest of ``hops`` hops,
+    a genie-aided bound)."""
+    return SeparationSystem(codec, snr_db, k, on_unreachable, channel, hops)

@@ -1,6 +1,9 @@
-"""Stateless channel blocks: the SNR is an argument, never state."""
+"""Channel blocks: the SNR is an argument, never state. Register new channels in
+:data:`semjscc.registry.CHANNELS` (one file per channel)."""
 
-from .awgn import awgn
+from .awgn import AWGN, awgn
+from .base import EQUALIZATIONS, Channel, ChannelOutput, build_channel
+from .fading import FadingChannel, Rayleigh, Rician, apply_fading, rayleigh, rician, sample_gains
 from .functional import (
     complex_to_real,
     db_to_lin,
@@ -14,7 +17,16 @@ from .functional import (
 from .power import power_normalize
 
 __all__ = [
+    "AWGN",
+    "EQUALIZATIONS",
+    "Channel",
+    "ChannelOutput",
+    "FadingChannel",
+    "Rayleigh",
+    "Rician",
+    "apply_fading",
     "awgn",
+    "build_channel",
     "complex_to_real",
     "db_to_lin",
     "lin_to_db",
@@ -22,6 +34,9 @@ __all__ = [
     "num_complex_symbols",
     "per_image_power",
     "power_normalize",
+    "rayleigh",
     "real_to_complex",
+    "rician",
+    "sample_gains",
     "snr_db_to_noise_var",
 ]

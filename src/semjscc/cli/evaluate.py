@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--protocol qf needs --codebooks DIR (from `semjscc fit-codebook`)")
         rows = evaluate_qf_checkpoint(args.checkpoint, args.codebooks, args.relays,
                                       args.qf_every_relay, args.overrides, args.device,
-                                      args.seed, dhd=args.dhd)
+                                      args.seed, dhd=args.dhd, snr_db=args.snr_db,
+                                      batch_size=args.batch_size)
     else:
         rows = evaluate_df_checkpoint(args.checkpoint, args.snr_db, args.relays, args.overrides,
                                       args.batch_size, args.device, args.seed, dhd=args.dhd)

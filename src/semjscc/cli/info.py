@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..channels import build_channel
 from ..models import create_model
 from ..models.complexity import count_macs, num_parameters, parameter_bytes
 from .common import add_config_args, config_from_args
@@ -23,18 +24,20 @@ def run(args: argparse.Namespace) -> int:
         size += model.downsampling_factor - size % model.downsampling_factor
     n_params = num_parameters(model)
     n_bytes = parameter_bytes(model)
-    k = model.num_latent // 2 * (size // 4) ** 2
+    k = model.num_symbols(size, size)
     macs = count_macs(model, size)
     hops = cfg.link.relays + 1
-    print(f"model            {cfg.model.name} (N={model.num_features}, M={model.num_latent})")
+    print(f"model            {cfg.model.name} ({model.extra_repr()})")
     print(f"parameters       {n_params:,} (encoder {num_parameters(model.encoder):,}, "
           f"decoder {num_parameters(model.decoder):,})")
     print(f"size (fp32)      {n_bytes:,} bytes = {n_bytes / 1e6:.2f} MB = {n_bytes / 2**20:.2f} MiB")
     print(f"image            3 x {size} x {size} = {3 * size * size:,} values")
     print(f"k                {k:,} complex symbols per image")
-    print(f"rho              k / (3HW) = {k / (3 * size * size):.4f} (M/96 = {model.bandwidth_ratio:.4f})")
+    print(f"rho              k / (3HW) = {k / (3 * size * size):.4f} "
+          f"(= {model.bandwidth_ratio()})")
     print(f"MACs per image   encode {macs['encode'] / 1e9:.3f} G, decode {macs['decode'] / 1e9:.3f} G, "
           f"per hop {macs['hop'] / 1e9:.3f} G")
-    print(f"link             {cfg.link.relays} relays = {hops} hops: "
-          f"{hops * macs['hop'] / 1e9:.3f} GMAC per image end to end")
+    print(f"link             {cfg.link.relays} relays = {hops} hops over "
+          f"{build_channel(cfg.link.channel).label}: {hops * macs['hop'] / 1e9:.3f} GMAC per "
+          "image end to end")
     return 0

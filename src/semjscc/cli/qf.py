@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import PAPER_QF_SETTINGS
 from ..engine.qf import fit_codebooks, parse_settings
 
-PAPER_NQ_B = "4:0.75,2:1,4:1.25,2:1.5,2:2"
+PAPER_NQ_B = ",".join(PAPER_QF_SETTINGS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

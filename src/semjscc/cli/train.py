@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..channels import build_channel
 from ..config import list_presets
 from ..engine.train_jscc import train_jscc
+from ..losses import method_label
 from .common import add_config_args, config_from_args
 
 log = logging.getLogger("semjscc")
@@ -24,8 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    log.info("training %s: %s, relays=%d, SNR %s dB, method %s, %d epochs -> %s",
-             cfg.name, cfg.model.name, cfg.link.relays, cfg.link.snr_db, cfg.train.method,
+    log.info("training %s: %s, relays=%d over %s, SNR %s dB, loss %s, %d epochs -> %s",
+             cfg.name, cfg.model.name, cfg.link.relays, build_channel(cfg.link.channel).label,
+             cfg.link.snr_db, method_label(cfg.train.loss),
              cfg.train.epochs, args.out)
     run_dir = train_jscc(cfg, args.out, resume=args.resume)
     log.info("done: %s (best.pt, last.pt, log.csv)", run_dir)

@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..channels import build_channel
 from ..data.errors import DataError
 from ..data.images import BAD_IMAGE_ERRORS, load_image
 from ..engine.distributed import resolve_device
-from ..engine.evaluate import load_jscc
-from ..models import MultiHopDF
+from ..models import MultiHopDF, load
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--device", default="auto")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override the checkpoint's config, e.g. \"link.channel={name: rayleigh}\"")
     p.set_defaults(func=run)
 
 
@@ -45,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"cannot read image {args.image} ({type(exc).__name__}); "
                         "pass a readable PNG/JPEG file") from None
     device = resolve_device(args.device)
-    model, cfg = load_jscc(args.checkpoint, device)
-    link = MultiHopDF(model, relay_clamp=cfg.link.relay_clamp)
+    model, cfg = load(args.checkpoint, args.overrides, device, kind="deepjscc")
+    link = MultiHopDF(model, build_channel(cfg.link.channel), relay_clamp=cfg.link.relay_clamp)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     with torch.no_grad():
         out = link(x.to(device), [args.snr_db] * (args.relays + 1), generator=generator)
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     n_hops = len(out["hop_images"])
     print(f"{args.image}: {x.shape[-1]}x{x.shape[-2]} px, {args.relays} relays, "
-          f"SNR {args.snr_db:g} dB per hop")
+          f"SNR {args.snr_db:g} dB per hop over {link.channel.label}")
     for i, img in enumerate(out["hop_images"], start=1):
         mse = (img.clamp(0, 1).cpu() - x).pow(2).mean().item()
         role = "destination" if i == n_hops else f"relay {i}"

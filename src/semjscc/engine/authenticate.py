@@ -5,36 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import Tensor
+from torchmetrics import MetricCollection
 
+from ..channels import build_channel
 from ..data import build_dataset, make_loader
-from ..semantics.authentication import authentication_distances, equal_error_rate, far_frr
-from ..semantics.dhd import load_dhd
+from ..losses import method_label
+from ..models import load
+from ..semantics import AuthenticationDistances, equal_error_rate, far_frr
 from .distributed import resolve_device
-from .evaluate import df_system, evaluate_system, load_jscc
-
-
-class HashPairSuite:
-    """Collects h(S), h(Ŝ) (Ŝ clamped to [0, 1]) and labels of every evaluated image."""
-
-    def __init__(self, dhd: torch.nn.Module) -> None:
-        self.dhd = dhd
-        self.h: list[Tensor] = []
-        self.h_hat: list[Tensor] = []
-        self.labels: list[Tensor] = []
-
-    def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None:
-        self.h.append(self.dhd(x).cpu())
-        self.h_hat.append(self.dhd(x_hat.clamp(0.0, 1.0)).cpu())
-        self.labels.append(labels.cpu())
-
-    def compute(self) -> dict[str, float]:
-        return {}
-
-    def distances(self):
-        return authentication_distances(torch.cat(self.h), torch.cat(self.h_hat),
-                                        torch.cat(self.labels))
+from .evaluate import Suite, df_system, evaluate_system, hop_snrs_for
 
 
 def authenticate(dhd_path: str | Path, checkpoints: list[str | Path],
@@ -42,24 +21,32 @@ def authenticate(dhd_path: str | Path, checkpoints: list[str | Path],
                  device: str = "auto", seed: int | None = None) -> list[dict[str, Any]]:
     """FAR/FRR rows (one per threshold) for every checkpoint × relays × SNR."""
     dev = resolve_device(device)
-    dhd, _ = load_dhd(dhd_path, dev)
+    dhd, _ = load(dhd_path, device=dev, kind="dhd")
+
+    def hashes(x, x_hat, labels):
+        return {"preds": dhd(x_hat.clamp(0.0, 1.0)), "target": dhd(x), "labels": labels}
+
     rows: list[dict[str, Any]] = []
     for path in checkpoints:
-        model, cfg = load_jscc(path, dev)
+        model, cfg = load(path, device=dev, kind="deepjscc")
+        channel = build_channel(cfg.link.channel)
         loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
                              shuffle=False, seed=cfg.seed, num_workers=cfg.data.num_workers)
         eval_seed = cfg.eval.seed if seed is None else seed
+        method = method_label(cfg.train.loss)
         for r in relays or cfg.eval.relays or [cfg.link.relays]:
-            for snr in snr_db or cfg.eval.snr_db or [cfg.link.hop_snrs_db()[0]]:
-                suite = HashPairSuite(dhd)
-                evaluate_system(df_system(model, r, snr, cfg.link.relay_clamp), loader, [suite],
-                                dev, eval_seed, desc=f"auth {cfg.train.method} r={r} {snr:g}dB")
-                d = suite.distances()
-                curve = far_frr(d)
+            for snr in list(snr_db or cfg.eval.snr_db) or [None]:
+                hop_snrs = hop_snrs_for(cfg, r, snr)
+                metric = AuthenticationDistances().to(dev)
+                evaluate_system(df_system(model, channel, hop_snrs, cfg.link.relay_clamp),
+                                loader, [Suite(MetricCollection({"auth": metric}), hashes)],
+                                dev, eval_seed, desc=f"auth {method} r={r} {min(hop_snrs):g}dB")
+                d = metric.compute()
+                curve = far_frr(d["genuine"].cpu(), d["impostor"].cpu(), dhd.num_bits)
                 eer, t_eer = equal_error_rate(curve)
                 for point in curve:
-                    rows.append({"method": cfg.train.method, "relays": r, "snr_db": snr, **point,
-                                 "eer": eer, "eer_threshold": t_eer,
-                                 "n_genuine": len(d.genuine), "n_impostor": len(d.impostor),
-                                 "checkpoint": str(path)})
+                    rows.append({"method": method, "relays": r, "snr_db": min(hop_snrs),
+                                 **channel.describe(), **point, "eer": eer,
+                                 "eer_threshold": t_eer, "n_genuine": len(d["genuine"]),
+                                 "n_impostor": len(d["impostor"]), "checkpoint": str(path)})
     return rows

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..channels import awgn, power_normalize
+from ..channels import AWGN
 from ..channels.quantize import fit_codebook
 from ..config import ModelConfig
-from ..models import create_model
+from ..models import create_model, hop
 from ..models.complexity import count_macs
 from .distributed import memory_format
 
@@ -107,18 +107,16 @@ def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
     x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(
         memory_format=fmt)
     snr = torch.zeros(batch_size, device=device)
-
-    def hop() -> torch.Tensor:
-        return model.decode(awgn(power_normalize(model.encode(x, snr)), snr), snr)
+    channel = AWGN()
 
     def train_step() -> None:
         opt.zero_grad(set_to_none=True)
-        (hop() - x).pow(2).mean().backward()
+        (hop(model, x, channel, snr) - x).pow(2).mean().backward()
         opt.step()
 
     @torch.no_grad()
     def infer() -> None:
-        hop()
+        hop(model, x, channel, snr)
 
     with PeakMemory(device) as mem:
         t_train = _timeit(train_step, device, warmup=2, repeats=repeats)

@@ -11,7 +11,8 @@ from torch import Tensor
 from ..config import Config
 from ..data import build_dataset, make_loader
 from ..metrics.retrieval import mean_average_precision, to_codes
-from ..semantics.dhd import DHD, compute_hashes, load_dhd
+from ..models import DHD, load
+from ..semantics import compute_hashes
 from .distributed import resolve_device
 
 
@@ -46,7 +47,7 @@ def evaluate_dhd(path: str | Path, overrides: list[str] | None = None,
                  top_k: int | None = None, device: str = "auto") -> dict[str, float]:
     """mAP@K of the test split against the db split, next to the random-code level."""
     dev = resolve_device(device)
-    dhd, cfg = load_dhd(path, dev, overrides)
+    dhd, cfg = load(path, overrides, dev, kind="dhd")
     k = top_k if top_k is not None else cfg.dhd.top_k
     queries = split_hashes(dhd, cfg, "test", dev)
     database = split_hashes(dhd, cfg, "db", dev)

@@ -1,8 +1,11 @@
 """Evaluate a transmission system over a split: metric suites fed (S, Ŝ, labels) per batch.
 
 A *system* maps a clean batch (B, 3, H, W) and a noise generator to the destination's
-reconstruction Ŝ. The same seed gives the same noise at every setting (common random
-numbers), so differences between settings are not noise-draw luck.
+reconstruction Ŝ. A *suite* is a torchmetrics ``MetricCollection`` plus the function that
+turns (S, Ŝ, labels) into its inputs (e.g. a judge network's outputs); all state lives in
+the metrics, so DDP evaluation syncs through them. The same seed gives the same noise at
+every setting (common random numbers), so differences between settings are not noise-draw
+luck.
 """
 
 from __future__ import annotations
@@ -10,60 +13,50 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import Tensor
+from torchmetrics import MetricCollection
 
-from ..config import Config, config_from_dict, load_config
+from ..channels import Channel, build_channel
+from ..config import Config
 from ..data import build_dataset, make_loader
-from ..metrics.image import image_metrics, update_clamped
+from ..errors import ConfigError
+from ..losses import method_label
+from ..metrics.image import image_metrics
 from ..metrics.lpips import LPIPS, LPIPS_MIN_SIZE, LPIPSMetric, lpips_available
-from ..metrics.retrieval import mean_average_precision, to_codes
-from ..models import DeepJSCC, MultiHopDF, create_model
+from ..models import JSCCModel, MultiHopDF, load
 from ..progress import progress
-from ..semantics.dhd import hash_cosine, load_dhd
-from .checkpoint import load_checkpoint
+from ..semantics import HashJudge
 from .distributed import resolve_device
-from .eval_dhd import HashDatabase, split_hashes
+from .eval_dhd import split_hashes
 
 System = Callable[[Tensor, torch.Generator], Tensor]
+Inputs = Callable[[Tensor, Tensor, Tensor], dict[str, Tensor]]
 log = logging.getLogger("semjscc.eval")
 
 
-class MetricSuite(Protocol):
-    """Accumulates metrics over batches; ``compute`` returns result columns."""
+@dataclass
+class Suite:
+    """Metrics plus how to feed them: ``inputs(x, x_hat, labels)`` gives the keyword
+    arguments of ``metrics.update``."""
 
-    def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None: ...
-
-    def compute(self) -> dict[str, float]: ...
-
-
-class ImageSuite:
-    """PSNR and MS-SSIM (see :mod:`semjscc.metrics.image`)."""
-
-    def __init__(self, image_size: int, device: torch.device) -> None:
-        self.metrics = image_metrics(image_size).to(device)
+    metrics: MetricCollection
+    inputs: Inputs
 
     def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None:
-        update_clamped(self.metrics, x, x_hat)
+        self.metrics.update(**self.inputs(x, x_hat, labels))
 
-    def compute(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.metrics.compute().items()}
+    def compute(self) -> dict[str, Any]:
+        """Scalar metrics as floats; tensor-valued ones (e.g. distance lists) as tensors."""
+        return {k: float(v) if v.numel() == 1 else v for k, v in self.metrics.compute().items()}
 
 
-class LPIPSSuite:
-    """LPIPS (AlexNet, v0.1) on outputs clamped to [0, 1]; see :mod:`semjscc.metrics.lpips`."""
-
-    def __init__(self, net: LPIPS) -> None:
-        self.metric = LPIPSMetric(net)
-
-    def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None:
-        self.metric.update(x_hat.clamp(0.0, 1.0), x)
-
-    def compute(self) -> dict[str, float]:
-        return {"lpips": float(self.metric.compute())}
+def _clamped(x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    return {"preds": x_hat.clamp(0.0, 1.0), "target": x}
 
 
 @functools.cache
@@ -78,73 +71,32 @@ def shared_lpips(weights: str, device: str) -> LPIPS | None:
     return net
 
 
-def standard_suites(cfg: Config, device: torch.device,
-                    semantic: "SemanticContext | None" = None) -> list[MetricSuite]:
-    """PSNR/MS-SSIM, plus LPIPS when the AlexNet weights are there, plus hash metrics."""
-    suites: list[MetricSuite] = [ImageSuite(cfg.data.image_size, device)]
+def image_suite(cfg: Config, device: torch.device) -> Suite:
+    """PSNR and MS-SSIM, plus LPIPS when the AlexNet weights are there (and the images are
+    large enough), on outputs clamped to [0, 1]."""
+    metrics = image_metrics(cfg.data.image_size)
     if cfg.data.image_size >= LPIPS_MIN_SIZE:
         net = shared_lpips(cfg.eval.alexnet_weights, str(device))
         if net is not None:
-            suites.append(LPIPSSuite(net))
-    if semantic is not None:
-        suites.append(semantic.suite())
-    return suites
+            metrics.add_metrics({"lpips": LPIPSMetric(net)})
+    return Suite(metrics.to(device), _clamped)
 
 
-class HashSuite:
-    """Semantic alignment through a frozen DHD, on outputs clamped to [0, 1].
-
-    ``hash_cos``: mean cos(h(S), h(Ŝ)) of continuous hashes; ``hash_bit_agreement``: mean
-    share of equal sign bits; ``map``: mAP@K of the reconstructions as queries against the
-    clean database codes; ``map_clean``: the same with the clean images as queries.
-    """
-
-    def __init__(self, dhd: torch.nn.Module, database: "HashDatabase", top_k: int | None) -> None:
-        self.dhd, self.database, self.top_k = dhd, database, top_k
-        self.cos: list[Tensor] = []
-        self.agree: list[Tensor] = []
-        self.codes: list[Tensor] = []
-        self.clean_codes: list[Tensor] = []
-        self.labels: list[Tensor] = []
-
-    def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None:
-        h, h_hat = self.dhd(x), self.dhd(x_hat.clamp(0.0, 1.0))
-        c, c_hat = to_codes(h), to_codes(h_hat)
-        self.cos.append(hash_cosine(h, h_hat).cpu())
-        self.agree.append((c == c_hat).float().mean(1).cpu())
-        self.codes.append(c_hat.cpu())
-        self.clean_codes.append(c.cpu())
-        self.labels.append(labels.cpu())
-
-    def compute(self) -> dict[str, float]:
-        labels, db = torch.cat(self.labels), self.database
-        ranked = {name: float(mean_average_precision(torch.cat(codes), db.codes, labels,
-                                                     db.labels, top_k=self.top_k))
-                  for name, codes in (("map", self.codes), ("map_clean", self.clean_codes))}
-        return {"hash_cos": float(torch.cat(self.cos).mean()),
-                "hash_bit_agreement": float(torch.cat(self.agree).mean()), **ranked}
+def hash_judge(path: str | Path, cfg: Config, device: torch.device,
+               suffix: str = "") -> HashJudge:
+    """A frozen DHD from ``path`` with the clean hashes of ``cfg``'s ``db`` split."""
+    dhd, dhd_cfg = load(path, device=device, kind="dhd")
+    db = split_hashes(dhd, cfg, "db", device)
+    return HashJudge(dhd, db.hashes.to(device), db.labels.to(device), dhd_cfg.dhd.top_k, suffix)
 
 
-def load_jscc(path: str | Path, device: torch.device,
-              overrides: list[str] | None = None) -> tuple[DeepJSCC, Config]:
-    """Rebuild a trained DeepJSCC pair from its checkpoint alone (eval mode), with its
-    config; ``overrides`` (``key=value``) change that config, e.g. where the data lives."""
-    ckpt = load_checkpoint(path, kind="deepjscc")
-    model = create_model(config_from_dict(ckpt["config"]).model)
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), load_config(None, overrides, base=ckpt["config"])
-
-
-def df_system(model: DeepJSCC, relays: int, snr_db: float, relay_clamp: bool = True) -> System:
-    """DF chain with ``relays`` relays, every hop at ``snr_db``."""
-    link = MultiHopDF(model, relay_clamp=relay_clamp)
-    return lambda x, g: link(x, [snr_db] * (relays + 1), generator=g)["x_hat"]
+def judge_suites(judges: Iterable[HashJudge], device: torch.device) -> list[Suite]:
+    return [Suite(j.metrics().to(device), j.inputs) for j in judges]
 
 
 @torch.no_grad()
-def evaluate_system(system: System, loader: Iterable[dict[str, Any]],
-                    suites: list[MetricSuite], device: torch.device, seed: int,
-                    desc: str = "eval") -> dict[str, float]:
+def evaluate_system(system: System, loader: Iterable[dict[str, Any]], suites: list[Suite],
+                    device: torch.device, seed: int, desc: str = "eval") -> dict[str, Any]:
     """Run ``system`` over ``loader`` and return the merged metrics plus ``n_images``."""
     generator = torch.Generator(device=device).manual_seed(seed)
     n_images = 0
@@ -154,66 +106,80 @@ def evaluate_system(system: System, loader: Iterable[dict[str, Any]],
         for suite in suites:
             suite.update(x, x_hat, batch["label"].to(device))
         n_images += x.shape[0]
-    out: dict[str, float] = {"n_images": n_images}
+    out: dict[str, Any] = {"n_images": n_images}
     for suite in suites:
         out.update(suite.compute())
     return out
 
 
-def resolve_dhd_path(cfg: Config, explicit: str | Path | None) -> str | Path | None:
-    """The DHD used for hash metrics: ``--dhd``, else ``dhd.checkpoint``, else the one a
-    ``mse+dhd`` model was trained with; None means no hash metrics."""
-    return explicit or cfg.dhd.checkpoint or cfg.train.dhd_checkpoint
+def df_system(model: JSCCModel, channel: Channel, hop_snrs_db: list[float],
+              relay_clamp: bool = True) -> System:
+    """The DF chain over ``len(hop_snrs_db) - 1`` relays, hop i at ``hop_snrs_db[i]``."""
+    link = MultiHopDF(model, channel, relay_clamp=relay_clamp)
+    return lambda x, g: link(x, hop_snrs_db, generator=g)["x_hat"]
 
 
-class SemanticContext:
-    """A frozen DHD with the clean database hashes of a dataset, shared by evaluations."""
+def default_dhd(cfg: Config, explicit: str | Path | None) -> str | Path | None:
+    """The DHD judging hash metrics: ``--dhd``, else ``dhd.checkpoint`` (the one the
+    ``dhd`` loss term trains with); None means no hash metrics."""
+    return explicit or cfg.dhd.checkpoint
 
-    def __init__(self, path: str | Path, cfg: Config, device: torch.device) -> None:
-        self.dhd, dhd_cfg = load_dhd(path, device)
-        self.top_k = dhd_cfg.dhd.top_k
-        self.database = split_hashes(self.dhd, cfg, "db", device)
 
-    def suite(self) -> HashSuite:
-        return HashSuite(self.dhd, self.database, self.top_k)
+def hop_snrs_for(cfg: Config, relays: int, snr_db: float | None) -> list[float]:
+    """Per-hop SNRs of an evaluation: ``snr_db`` at every hop, or by default the trained
+    per-hop list (which needs the trained number of relays when it differs per hop)."""
+    if snr_db is not None:
+        return [snr_db] * (relays + 1)
+    if isinstance(cfg.link.snr_db, (list, tuple)) and relays != cfg.link.relays:
+        raise ConfigError(f"the model was trained with per-hop SNRs {cfg.link.snr_db} for "
+                          f"{cfg.link.relays} relays; evaluating {relays} relays needs "
+                          "--snr-db")
+    return cfg.link.hop_snrs_db(relays)
+
+
+def setting_columns(model: JSCCModel, cfg: Config, channel: Channel,
+                    hop_snrs: list[float]) -> dict[str, Any]:
+    """Result-row columns naming a DeepJSCC setting (method, channel, rate, SNR)."""
+    size = cfg.data.image_size
+    return {"method": method_label(cfg.train.loss), "snr_db": min(hop_snrs),
+            "hop_snr_db": "/".join(f"{s:g}" for s in hop_snrs), **channel.describe(),
+            "k": model.num_symbols(size, size), "realized_cr": float(model.bandwidth_ratio()),
+            "train_relays": cfg.link.relays,
+            "train_snr_db": "/".join(f"{s:g}" for s in cfg.link.hop_snrs_db())}
 
 
 def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
                            relays: list[int] | None = None, overrides: list[str] | None = None,
                            batch_size: int | None = None, device: str = "auto",
                            seed: int | None = None, dhd: str | Path | None = None,
-                           semantic: SemanticContext | None = None) -> list[dict[str, Any]]:
+                           judges: list[HashJudge] | None = None) -> list[dict[str, Any]]:
     """Result rows of a DeepJSCC checkpoint over relays × SNR on its evaluation split.
 
-    Defaults: the trained relays and per-hop SNR, the checkpoint's data config with
-    ``overrides`` applied, ``eval.split``/``eval.seed`` of its config. Hash columns are
-    added when a DHD is known (``dhd``, see :func:`resolve_dhd_path`, or a prepared
-    ``semantic`` context).
+    Defaults: the trained relays and per-hop SNRs (or ``eval.relays``/``eval.snr_db``), the
+    checkpoint's config with ``overrides`` applied (e.g. ``data.root``, ``link.channel``),
+    ``eval.split``/``eval.seed``. Hash columns are added when a DHD is known (``dhd``, see
+    :func:`default_dhd`) or ``judges`` are given.
     """
     dev = resolve_device(device)
-    model, cfg = load_jscc(path, dev, overrides)
+    model, cfg = load(path, overrides, dev, kind="deepjscc")
+    channel = build_channel(cfg.link.channel)
     relays = relays or cfg.eval.relays or [cfg.link.relays]
-    trained_snrs = cfg.link.hop_snrs_db()
-    snr_db = snr_db or cfg.eval.snr_db or [trained_snrs[0]]
+    snrs: list[float | None] = list(snr_db or cfg.eval.snr_db) or [None]
     seed = cfg.eval.seed if seed is None else seed
-    dataset = build_dataset(cfg.data, cfg.eval.split)
-    loader = make_loader(dataset, batch_size or cfg.train.eval_batch_size, shuffle=False,
-                         seed=seed, num_workers=cfg.data.num_workers)
-    dhd_path = resolve_dhd_path(cfg, dhd)
-    if semantic is None and dhd_path:
-        semantic = SemanticContext(dhd_path, cfg, dev)
+    loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
+                         batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
+                         num_workers=cfg.data.num_workers)
+    dhd_path = default_dhd(cfg, dhd)
+    if judges is None:
+        judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
     rows = []
     for r in relays:
-        for snr in snr_db:
+        for snr in snrs:
+            hop_snrs = hop_snrs_for(cfg, r, snr)
             metrics = evaluate_system(
-                df_system(model, r, snr, cfg.link.relay_clamp), loader,
-                standard_suites(cfg, dev, semantic), dev, seed,
-                desc=f"eval relays={r} snr={snr:g}dB")
-            rows.append({
-                "method": cfg.train.method, "protocol": "df", "relays": r, "snr_db": snr,
-                "n_q": None, "bits": None, "bpp": None, **metrics, "seed": seed,
-                "train_relays": cfg.link.relays,
-                "train_snr_db": "/".join(f"{s:g}" for s in trained_snrs),
-                "checkpoint": str(path),
-            })
+                df_system(model, channel, hop_snrs, cfg.link.relay_clamp), loader,
+                [image_suite(cfg, dev), *judge_suites(judges, dev)], dev, seed,
+                desc=f"eval relays={r} snr={'/'.join(f'{s:g}' for s in hop_snrs)}dB")
+            rows.append({**setting_columns(model, cfg, channel, hop_snrs), "protocol": "df",
+                         "relays": r, **metrics, "seed": seed, "checkpoint": str(path)})
     return rows

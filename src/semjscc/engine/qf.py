@@ -16,19 +16,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..channels import awgn, power_normalize
+from ..channels import Channel, build_channel
 from ..channels.quantize import Codebook, CodebookError, bits_per_block, fit_codebook, to_blocks
 from ..config import Config
 from ..data import build_dataset, make_loader
-from ..models.multihop import pad_to_multiple
-from ..models.qf import QuantizeForward
+from ..losses import method_label
+from ..models import JSCCModel, QuantizeForward, channel_output, load, pad_to_multiple
 from ..progress import progress
+from ..semantics import HashJudge
 from .distributed import resolve_device
-from .evaluate import SemanticContext, evaluate_system, load_jscc, resolve_dhd_path, standard_suites
+from .evaluate import (
+    default_dhd,
+    evaluate_system,
+    hash_judge,
+    image_suite,
+    judge_suites,
+    setting_columns,
+)
 
 log = logging.getLogger("semjscc.qf")
-
-PAPER_SETTINGS = [(4, 0.75), (2, 1.0), (4, 1.25), (2, 1.5), (2, 2.0)]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -54,8 +60,9 @@ def parse_settings(text: str) -> list[tuple[int, float]]:
 
 
 @torch.no_grad()
-def collect_blocks(model, cfg: Config, snr_db: float, n_qs: set[int], max_blocks: int,
-                   seed: int, device: torch.device) -> tuple[dict[int, np.ndarray], int]:
+def collect_blocks(model: JSCCModel, cfg: Config, channel: Channel, snr_db: float,
+                   n_qs: set[int], max_blocks: int, seed: int,
+                   device: torch.device) -> tuple[dict[int, np.ndarray], int]:
     """Seeded uniform subsample (<= max_blocks) of the val split's channel-output blocks for
     every N_Q, from one pass; also returns the number of reals 2k per image."""
     dataset = build_dataset(cfg.data, "val")
@@ -68,7 +75,7 @@ def collect_blocks(model, cfg: Config, snr_db: float, n_qs: set[int], max_blocks
     for batch in progress(loader, f"collecting channel outputs at {snr_db:g} dB"):
         x, _ = pad_to_multiple(batch["image"].to(device), model.downsampling_factor)
         snr = torch.full((x.shape[0],), snr_db, device=device)
-        y = awgn(power_normalize(model.encode(x, snr)), snr, generator=gen)
+        y = channel_output(model, x, channel, snr, gen)
         reals = y[0].numel()
         for n_q in n_qs:
             blocks = to_blocks(y, n_q).reshape(-1, n_q).cpu().numpy()
@@ -83,12 +90,13 @@ def fit_codebooks(checkpoint: str | Path, settings: list[tuple[int, float]], out
                   device: str = "auto") -> list[Path]:
     """Fit one codebook per (N_Q, b) for ``checkpoint`` and save them in ``out_dir``."""
     dev = resolve_device(device)
-    model, cfg = load_jscc(checkpoint, dev)
+    model, cfg = load(checkpoint, device=dev, kind="deepjscc")
     if cfg.link.relays != 0:
         log.warning("%s was trained for %d relays; QF is defined on an r = 0 model",
                     checkpoint, cfg.link.relays)
     snr = cfg.link.hop_snrs_db()[0] if snr_db is None else snr_db
-    blocks, reals = collect_blocks(model, cfg, snr, {n for n, _ in settings}, max_blocks, seed, dev)
+    blocks, reals = collect_blocks(model, cfg, build_channel(cfg.link.channel), snr,
+                                   {n for n, _ in settings}, max_blocks, seed, dev)
     n_images = len(build_dataset(cfg.data, "val"))
     digest = file_sha256(checkpoint)
     paths = []
@@ -96,7 +104,7 @@ def fit_codebooks(checkpoint: str | Path, settings: list[tuple[int, float]], out
         start = time.perf_counter()
         total = n_images * reals // n_q
         meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": digest,
-                "method": cfg.train.method, "split": "val", "n_images": n_images,
+                "method": method_label(cfg.train.loss), "split": "val", "n_images": n_images,
                 "n_blocks_total": total, "n_blocks_fit": int(len(blocks[n_q])), "seed": seed}
         book = fit_codebook(blocks[n_q], n_q, bits, snr, seed, meta)
         book.meta["fit_seconds"] = round(time.perf_counter() - start, 2)
@@ -126,37 +134,42 @@ def evaluate_qf_checkpoint(checkpoint: str | Path, codebooks: str | Path,
                            relays: list[int] | None = None, every_relay: bool = False,
                            overrides: list[str] | None = None, device: str = "auto",
                            seed: int | None = None, dhd: str | Path | None = None,
-                           semantic: SemanticContext | None = None) -> list[dict[str, Any]]:
-    """Result rows (``protocol=qf``, or ``qf-every-relay``) for every codebook of the model."""
+                           judges: list[HashJudge] | None = None,
+                           snr_db: list[float] | None = None,
+                           batch_size: int | None = None) -> list[dict[str, Any]]:
+    """Result rows (``protocol=qf``, or ``qf-every-relay``) for every codebook of the model,
+    at each SNR of ``snr_db`` (default: the SNR each codebook was fitted at)."""
     dev = resolve_device(device)
-    model, cfg = load_jscc(checkpoint, dev, overrides)
+    model, cfg = load(checkpoint, overrides, dev, kind="deepjscc")
+    channel = build_channel(cfg.link.channel)
     seed = cfg.eval.seed if seed is None else seed
-    loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
-                         shuffle=False, seed=seed, num_workers=cfg.data.num_workers)
-    dhd_path = resolve_dhd_path(cfg, dhd)
-    if semantic is None and dhd_path:
-        semantic = SemanticContext(dhd_path, cfg, dev)
+    loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
+                         batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
+                         num_workers=cfg.data.num_workers)
+    dhd_path = default_dhd(cfg, dhd)
+    if judges is None:
+        judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
     rows = []
     for book in load_codebooks(codebooks, checkpoint):
         for r in relays or [1]:
-            link = QuantizeForward(model, book, relays=r, every_relay=every_relay)
-            suites = standard_suites(cfg, dev, semantic)
-            holder: dict[str, int] = {}
+            for snr in snr_db or [book.snr_db]:
+                link = QuantizeForward(model, book, relays=r, every_relay=every_relay,
+                                       channel=channel)
+                holder: dict[str, int] = {}
 
-            def system(x, g, link=link, holder=holder):
-                out = link(x, link.codebook.snr_db, generator=g)
-                holder["bits"], holder["pixels"] = out["bits"], x.shape[-1] * x.shape[-2]
-                return out["x_hat"]
+                def system(x, g, link=link, holder=holder, snr=snr):
+                    out = link(x, snr, generator=g)
+                    holder["bits"], holder["pixels"] = out["bits"], x.shape[-1] * x.shape[-2]
+                    return out["x_hat"]
 
-            metrics = evaluate_system(system, loader, suites, dev, seed,
-                                      desc=f"eval QF N_Q={book.n_q} b={book.bits:g}")
-            rows.append({
-                "method": cfg.train.method,
-                "protocol": "qf-every-relay" if every_relay else "qf",
-                "relays": r, "snr_db": book.snr_db, "n_q": book.n_q, "bits": book.bits,
-                "bpp": holder["bits"] / holder["pixels"], **metrics, "seed": seed,
-                "train_relays": cfg.link.relays,
-                "train_snr_db": "/".join(f"{s:g}" for s in cfg.link.hop_snrs_db()),
-                "checkpoint": str(checkpoint),
-            })
+                metrics = evaluate_system(
+                    system, loader, [image_suite(cfg, dev), *judge_suites(judges, dev)], dev,
+                    seed, desc=f"eval QF N_Q={book.n_q} b={book.bits:g} {snr:g} dB")
+                rows.append({
+                    **setting_columns(model, cfg, channel, [snr] * (r + 1)),
+                    "protocol": "qf-every-relay" if every_relay else "qf", "relays": r,
+                    "n_q": book.n_q, "bits": book.bits,
+                    "bpp": holder["bits"] / holder["pixels"], **metrics, "seed": seed,
+                    "checkpoint": str(checkpoint),
+                })
     return rows

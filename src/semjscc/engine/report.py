@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..losses import method_label
 from ..models import create_model
 from ..models.complexity import num_parameters
 
@@ -156,7 +157,7 @@ def write_report(plan: Any, rows: list[dict[str, Any]], figures: list[Path],
     has_lpips = any(r.get("lpips") is not None for r in rows)
     model = create_model(cfg.model)
     size = cfg.data.image_size
-    k = model.num_latent // 2 * (size // 4) ** 2
+    k = model.num_symbols(size, size)
     device = cfg.train.device
     if device == "auto":
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
@@ -174,10 +175,10 @@ def write_report(plan: Any, rows: list[dict[str, Any]], figures: list[Path],
         "\n".join([
             f"- Data: {cfg.data.kind}, {size}×{size} px.",
             f"- DeepJSCC ({cfg.model.name}): N = {model.num_features}, M = {model.num_latent}, "
-            f"ρ = {model.bandwidth_ratio:.4f}, k = {k:,} complex symbols, "
+            f"ρ = {float(model.bandwidth_ratio()):.4f}, k = {k:,} complex symbols, "
             f"{num_parameters(model):,} parameters; {adaptive}; relays "
-            f"{cfg.sweep.relays}, SNR {cfg.sweep.snr_db} dB; methods {cfg.sweep.methods} with "
-            f"λ = {cfg.train.semantic_weight} for `mse+dhd`.",
+            f"{cfg.sweep.relays}, SNR {cfg.sweep.snr_db} dB; methods (loss weights): "
+            + "; ".join(f"`{method_label(m)}` {m}" for m in cfg.sweep.methods) + ".",
             f"- DHD: {cfg.dhd.backbone} ({cfg.dhd.pretrained} weights), {cfg.dhd.num_bits} bits: "
             f"mAP@{k_label} = {dhd_result['map']:.4f} on {dhd_result['n_queries']} test queries "
             f"against {dhd_result['n_database']} database images; random codes with the same "

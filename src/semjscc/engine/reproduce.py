@@ -21,24 +21,29 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from ..baselines import SEPARATION_CODECS, available_codecs, separation_system
+from ..channels import AWGN, build_channel
+from ..checkpoint import load_checkpoint
 from ..config import Config, ConfigError, load_config, save_config, to_dict
 from ..data import build_dataset, make_loader, num_classes_of
 from ..data.errors import DataError
+from ..losses import method_label
+from ..models import create_dhd, create_model
 from ..models.pretrained import resolve_weights
 from ..plots.paper import draw_figures
-from ..semantics.dhd import create_dhd
+from ..semantics import HashJudge
 from .bench import bench_model
-from .checkpoint import load_checkpoint
 from .distributed import memory_format, resolve_device
 from .eval_dhd import evaluate_dhd
 from .evaluate import (
-    SemanticContext,
     evaluate_df_checkpoint,
     evaluate_system,
+    hash_judge,
+    image_suite,
+    judge_suites,
     shared_lpips,
-    standard_suites,
 )
 from .qf import evaluate_qf_checkpoint, fit_codebooks, parse_settings
 from .report import write_report
@@ -54,11 +59,17 @@ def method_slug(method: str) -> str:
     return method.replace("+", "_")
 
 
+def flow_yaml(value: Any) -> str:
+    """``value`` as one line of YAML, for ``--set key=<value>`` overrides."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False).strip()
+
+
 @dataclass
 class DFRun:
     """One DeepJSCC model of the sweep."""
 
-    method: str
+    method: str  # the label derived from the loss terms, e.g. mse+dhd
+    loss: dict[str, Any]
     relays: int
     snr_db: float | None  # None: SNR-adaptive over the sweep's range
     cfg: Config
@@ -97,15 +108,14 @@ def make_plan(cfg: Config, out: Path) -> Plan:
         raise ConfigError("sweep.relays must include 0 (QF and warm starts use the r = 0 models)")
     plan = Plan(cfg, out, out / "dhd")
     snrs: list[float | None] = [None] if sweep.snr_adaptive else list(sweep.snr_db)
-    for method in sweep.methods:
+    for loss in sweep.methods:
+        method = method_label(loss)
         for snr in snrs:
             for r in sorted(sweep.relays):
                 name = f"r{r}" if snr is None else f"r{r}_snr{snr:g}"
                 run_dir = out / "df" / method_slug(method) / name
-                overrides = [f"link.relays={r}", f"train.method={method}",
+                overrides = [f"link.relays={r}", f"train.loss={flow_yaml(loss)}",
                              f"dhd.checkpoint={plan.dhd_checkpoint}"]
-                if method == "mse+dhd":
-                    overrides.append(f"train.dhd_checkpoint={plan.dhd_checkpoint}")
                 if snr is None:
                     lo, hi = min(sweep.snr_db), max(sweep.snr_db)
                     overrides += [f"train.snr_db_range=[{lo}, {hi}]", f"link.snr_db={(lo + hi) / 2}"]
@@ -116,7 +126,7 @@ def make_plan(cfg: Config, out: Path) -> Plan:
                     overrides += [f"train.init_from={r0 / 'best.pt'}",
                                   f"train.epochs={sweep.warm_start_epochs}"]
                 run_cfg = load_config(None, overrides, base=to_dict(cfg))
-                plan.df_runs.append(DFRun(method, r, snr, run_cfg, run_dir))
+                plan.df_runs.append(DFRun(method, loss, r, snr, run_cfg, run_dir))
     return plan
 
 
@@ -156,7 +166,7 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
                       channels_last=cfg.train.channels_last)
     t_hop = 1.0 / hop.train_images_per_s  # one hop forward+backward per image
     fmt = memory_format(cfg.train.channels_last)
-    dhd = create_dhd(cfg.dhd, num_classes=num_classes_of(cfg.data), pretrained=False).to(
+    dhd = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=False).to(
         device, memory_format=fmt)
     dhd_batch = cfg.dhd.batch_size if small else 1
     x = torch.rand(dhd_batch, 3, size, size, device=device).contiguous(memory_format=fmt)
@@ -170,7 +180,7 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     df_s = 0.0
     for run in plan.df_runs:
         images = run.cfg.train.epochs * min(run.cfg.train.epoch_images or n_train, n_train)
-        per_image = (run.relays + 1) * t_hop + (2 * t_dhd if run.method == "mse+dhd" else 0)
+        per_image = (run.relays + 1) * t_hop + (2 * t_dhd if "dhd" in run.loss else 0)
         df_s += images * per_image
     return {"dhd": dhd_s, "df": df_s, "total": dhd_s + df_s}
 
@@ -194,12 +204,15 @@ def _cached_rows(cache: Path, source: Path, compute) -> list[dict[str, Any]]:
     return read_results(cache)
 
 
-def separation_rows(cfg: Config, semantic: SemanticContext | None, device: torch.device,
+def separation_rows(cfg: Config, judges: list[HashJudge], device: torch.device,
                     seed: int) -> list[dict[str, Any]]:
     """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
-    (exact decoding at each relay: quality does not depend on r)."""
+    over AWGN (exact decoding at each relay: quality does not depend on r); over fading the
+    weakest hop sets each image's budget, so every relay count is evaluated."""
     size = cfg.data.image_size
-    k = cfg.model.num_latent // 2 * (size // 4) ** 2
+    k = create_model(cfg.model).num_symbols(size, size)
+    channel = build_channel(cfg.link.channel)
+    per_relay = not isinstance(channel, AWGN)
     loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
                          shuffle=False, seed=seed, num_workers=cfg.data.num_workers)
     rows = []
@@ -210,19 +223,22 @@ def separation_rows(cfg: Config, semantic: SemanticContext | None, device: torch
                               f"{', '.join(SEPARATION_CODECS)}")
         for snr in cfg.sweep.snr_db:
             base = {"method": f"separation-{codec}", "protocol": "separation", "snr_db": snr,
-                    "seed": seed}
+                    "seed": seed, **channel.describe()}
             if codec not in usable:
-                fields = {"note": f"{codec} encoder not available in this Pillow build"}
-                metrics: dict[str, Any] = {}
-            else:
-                system = separation_system(codec, snr, k)
-                metrics = evaluate_system(system, loader, standard_suites(cfg, device, semantic),
-                                          device, seed, desc=f"separation {codec} {snr:g} dB")
-                fields = system.row_fields()
+                for r in cfg.sweep.relays:
+                    rows.append({**base, "relays": r,
+                                 "note": f"{codec} encoder not available in this Pillow build"})
+                continue
+            for r in cfg.sweep.relays if per_relay else [None]:
+                system = separation_system(codec, snr, k, channel=channel,
+                                           hops=1 if r is None else r + 1)
+                metrics = evaluate_system(
+                    system, loader, [image_suite(cfg, device), *judge_suites(judges, device)],
+                    device, seed, desc=f"separation {codec} {snr:g} dB")
                 if system.all_unreachable:
                     metrics = {"n_images": metrics["n_images"]}
-            for r in cfg.sweep.relays:
-                rows.append({**base, **fields, "relays": r, **metrics})
+                for relays in cfg.sweep.relays if r is None else [r]:
+                    rows.append({**base, **system.row_fields(), "relays": relays, **metrics})
     return rows
 
 
@@ -247,7 +263,8 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
 
     estimate = estimate_seconds(plan, dev)
     log.info("reproduce %s -> %s on %s: DHD + %d DF models (%s), QF %s, separation %s",
-             cfg.name, out, dev, len(plan.df_runs), ", ".join(cfg.sweep.methods),
+             cfg.name, out, dev, len(plan.df_runs),
+             ", ".join(method_label(m) for m in cfg.sweep.methods),
              ",".join(cfg.sweep.qf) or "none", ",".join(cfg.sweep.separation) or "none")
     log.info("estimated training time on this machine: %s (DHD %s, DF %s) plus evaluation",
              _fmt_duration(estimate["total"]), _fmt_duration(estimate["dhd"]),
@@ -287,14 +304,14 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
     # 4. evaluation
     log.info("[4/5] evaluation (DHD database hashes, DF, QF, separation)")
     dhd_result = evaluate_dhd(plan.dhd_checkpoint, device=str(dev))
-    semantic = SemanticContext(plan.dhd_checkpoint, cfg, dev)
+    judges = [hash_judge(plan.dhd_checkpoint, cfg, dev)]
     rows: list[dict[str, Any]] = []
     eval_dir = out / "eval"
     for run in plan.df_runs:
         cache = eval_dir / f"df_{method_slug(run.method)}_{run.dir.name}.csv"
         rows += _cached_rows(cache, run.checkpoint, lambda run=run: evaluate_df_checkpoint(
             run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(dev),
-            semantic=semantic))
+            judges=judges))
     for run, snr, book_dir in qf_dirs:
         if not settings:
             continue
@@ -302,11 +319,11 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
         newest = max(book_dir.glob("qf_*.safetensors"), key=lambda p: p.stat().st_mtime)
         rows += _cached_rows(cache, newest, lambda run=run, book_dir=book_dir:
                              evaluate_qf_checkpoint(run.checkpoint, book_dir, device=str(dev),
-                                                    semantic=semantic))
+                                                    judges=judges))
     if cfg.sweep.separation:
         cache = eval_dir / "separation.csv"
         rows += _cached_rows(cache, plan.dhd_checkpoint,
-                             lambda: separation_rows(cfg, semantic, dev, cfg.eval.seed))
+                             lambda: separation_rows(cfg, judges, dev, cfg.eval.seed))
     results = write_results(rows, out / "results.csv")
 
     # 5. figures and report

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
-# Column order of results CSVs; rows may leave any metric empty (e.g. LPIPS unavailable).
+from ..checkpoint import atomic_write
+
+# The core paper's results schema: every file has all of these columns, in this order, then
+# any extra ones; a value that cannot be computed (e.g. LPIPS without the AlexNet weights)
+# is an empty cell.
 RESULT_COLUMNS = [
-    "method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp",
+    "method", "protocol", "channel", "equalization", "k_factor", "relays", "snr_db",
+    "hop_snr_db", "n_q", "bits", "bpp", "k", "realized_cr",
     "psnr", "ms_ssim", "lpips", "hash_cos", "hash_bit_agreement", "map", "map_clean",
     "n_images", "seed", "train_relays", "train_snr_db", "checkpoint",
 ]
@@ -24,21 +29,19 @@ def _fmt(value: Any) -> Any:
     return value
 
 
-def write_results(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write rows with the standard columns first, any extra columns after them. The file
-    appears complete or not at all (written to a temporary file, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    extra = sorted({k for r in rows for k in r} - set(RESULT_COLUMNS))
-    columns = [c for c in RESULT_COLUMNS if any(c in r for r in rows)]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns + extra)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _fmt(row.get(k)) for k in columns + extra})
-    os.replace(tmp, path)
-    return path
+def write_results(rows: list[dict[str, Any]], path: str | Path,
+                  columns: list[str] | None = None) -> Path:
+    """Write rows with every schema column (``columns``, default :data:`RESULT_COLUMNS`)
+    first and any extra columns after them, sorted. The file appears complete or not at all
+    (written to a temporary file, then renamed)."""
+    columns = RESULT_COLUMNS if columns is None else columns
+    header = columns + sorted({k for r in rows for k in r} - set(columns))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(row.get(k)) for k in header})
+    return atomic_write(path, lambda fh: fh.write(buffer.getvalue().encode()))
 
 
 def _parse(value: str) -> Any:

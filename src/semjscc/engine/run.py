@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import ConfigError, save_config, to_dict
-from .checkpoint import load_checkpoint, save_checkpoint
 from .seed import collect_rng_states, restore_rng_states
 
 # Keys that may change between a run and its resumption.

@@ -20,9 +20,9 @@ from ..data import DataError, build_dataset, make_loader, num_classes_of
 from ..data.loader import EpochSampler
 from ..losses.dhd import DHDLoss
 from ..metrics.retrieval import mean_average_precision, to_codes
+from ..models import DHD, create_dhd
 from ..progress import progress
-from ..semantics.augment import dhd_augmentation
-from ..semantics.dhd import DHD, compute_hashes, create_dhd
+from ..semantics import compute_hashes, dhd_augmentation
 from .distributed import all_reduce_sum, memory_format, training_session
 from .run import Run, unwrap
 from .seed import seed_everything

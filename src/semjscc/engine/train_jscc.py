@@ -1,7 +1,7 @@
 """Train one DeepJSCC model end to end through ``relays + 1`` DF hops.
 
-Adam, MultiplicativeLR (lr ← decay·lr per epoch), the configured objective on images in
-[0, 1], validation each epoch. Works on CPU, one GPU, or several with ``torchrun``.
+Adam, MultiplicativeLR (lr ← decay·lr per epoch), the configured loss terms on images in
+[0, 1] over the configured channel, validation each epoch. Works on CPU, one GPU, or several with ``torchrun``.
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
+from torchmetrics.aggregation import MeanMetric, SumMetric
 
+from ..channels import build_channel
+from ..checkpoint import load_checkpoint
 from ..config import Config, TrainConfig
 from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
-from ..errors import ConfigError
-from ..losses.objective import JSCCObjective, build_objective
-from ..models import MultiHopDF, create_model
+from ..errors import CheckpointError, ConfigError
+from ..losses import WeightedLoss, build_loss
+from ..models import JSCCModel, MultiHopDF, create_model
 from ..progress import progress
-from .checkpoint import load_checkpoint
-from .distributed import DistInfo, all_reduce_sum, memory_format, training_session
+from .distributed import DistInfo, memory_format, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -45,6 +47,18 @@ def _loader(cfg: Config, split: str, batch_size: int, train: bool, dist: DistInf
                        num_workers=cfg.data.num_workers, sampler=sampler)
 
 
+def warm_start(model: JSCCModel, path: str | Path) -> None:
+    """Load the DeepJSCC weights of checkpoint ``path`` into ``model`` (same sizes)."""
+    state = load_checkpoint(path, kind="deepjscc")["model"]
+    expected = model.state_dict()
+    mismatched = [k for k, v in expected.items() if k not in state or state[k].shape != v.shape]
+    if mismatched or set(state) - set(expected):
+        raise CheckpointError(f"train.init_from={path} holds a model of other sizes "
+                              f"({len(mismatched)} mismatched tensors, e.g. {mismatched[:1]}); "
+                              "warm-start from a checkpoint with the same model settings")
+    model.load_state_dict(state)
+
+
 SNRSampler = Callable[[int, torch.device], list[float | torch.Tensor]]
 
 
@@ -60,39 +74,41 @@ def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
                                   for _ in hop_snrs_db]
 
 
-def run_epoch(link: torch.nn.Module, objective: JSCCObjective, loader, snr_sampler: SNRSampler,
+def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sampler: SNRSampler,
               device: torch.device, dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
               generator: torch.Generator | None = None, desc: str = "",
               fmt: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given. ``snr_sampler(B, device)``
     gives the hop SNRs of a batch. Returns image-weighted means of the objective's terms
-    plus ``psnr`` (per image, output clamped to [0, 1])."""
+    plus ``psnr`` (per image, output clamped to [0, 1]) and ``images``, synchronised over
+    DDP processes through torchmetrics."""
     training = optimizer is not None
     link.train(training)
-    sums: dict[str, torch.Tensor] = {}
-    n_images = torch.zeros((), device=device)
+    means: dict[str, MeanMetric] = {}
+    n_images = SumMetric().to(device)
     bar = progress(loader, desc, enabled=dist.is_main)
     for batch in bar:
         x = batch["image"].to(device, non_blocking=True, memory_format=fmt)
+        labels = batch["label"].to(device, non_blocking=True)
         with torch.set_grad_enabled(training):
             out = link(x, snr_sampler(x.shape[0], device), generator=generator)
-            terms = objective(x, out["x_hat"])
+            terms = objective(x, out["x_hat"], labels)
         if training:
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
         with torch.no_grad():
             err = (out["x_hat"].detach().clamp(0, 1) - x).pow(2).flatten(1).mean(1)
-            terms = {k: v.detach() * x.shape[0] for k, v in terms.items()}
-            terms["psnr"] = (-10 * torch.log10(err.clamp_min(1e-10))).sum()
-        for key, value in terms.items():
-            sums[key] = sums.get(key, torch.zeros((), device=device)) + value
-        n_images += x.shape[0]
-        bar.set_postfix(loss=f"{float(terms['loss']) / x.shape[0]:.4f}")
-    keys = sorted(sums)
-    totals = all_reduce_sum(torch.stack([sums[k] for k in keys] + [n_images]), dist)
-    n = float(totals[-1].clamp_min(1))
-    return {**{k: float(v) / n for k, v in zip(keys, totals[:-1])}, "images": int(n)}
+            values = {k: v.detach() for k, v in terms.items()}
+            values["psnr"] = (-10 * torch.log10(err.clamp_min(1e-10))).mean()
+        for key, value in values.items():
+            if key not in means:
+                means[key] = MeanMetric().to(device)
+            means[key].update(value, weight=x.shape[0])
+        n_images.update(x.shape[0])
+        bar.set_postfix(loss=f"{float(values['loss']):.4f}")
+    return {**{k: float(m.compute()) for k, m in sorted(means.items())},
+            "images": int(n_images.compute())}
 
 
 def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
@@ -109,12 +125,13 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         fmt = memory_format(cfg.train.channels_last)
         model = create_model(cfg.model).to(device, memory_format=fmt)
         if cfg.train.init_from and not resume:
-            model.load_state_dict(load_checkpoint(cfg.train.init_from, kind="deepjscc")["model"])
-        link: torch.nn.Module = MultiHopDF(model, relay_clamp=cfg.link.relay_clamp)
+            warm_start(model, cfg.train.init_from)
+        link: torch.nn.Module = MultiHopDF(model, build_channel(cfg.link.channel),
+                                           relay_clamp=cfg.link.relay_clamp)
         if dist.enabled:
             link = DistributedDataParallel(
                 link, device_ids=[device.index] if device.type == "cuda" else None)
-        objective = build_objective(cfg.train, device, cfg.eval.alexnet_weights)
+        objective = build_loss(cfg, device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
                                      weight_decay=cfg.train.weight_decay)
         decay = cfg.train.lr_decay

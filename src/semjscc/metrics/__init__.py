@@ -1,7 +1,11 @@
-"""Metrics: image quality (torchmetrics-backed) and Hamming-ranking retrieval mAP."""
+"""Metrics as torchmetrics objects (with ``higher_is_better``): image quality (PSNR,
+MS-SSIM, LPIPS), hash alignment and Hamming-ranking retrieval mAP."""
 
+from .hashing import HammingMAP, HashBitAgreement, HashCosine
 from .image import image_metrics, ms_ssim_betas
+from .lpips import LPIPS, LPIPSMetric, load_lpips, lpips_available
 from .retrieval import hamming_distance, mean_average_precision, to_codes
 
-__all__ = ["hamming_distance", "image_metrics", "mean_average_precision", "ms_ssim_betas",
-           "to_codes"]
+__all__ = ["HammingMAP", "HashBitAgreement", "HashCosine", "LPIPS", "LPIPSMetric",
+           "hamming_distance", "image_metrics", "load_lpips", "lpips_available",
+           "mean_average_precision", "ms_ssim_betas", "to_codes"]

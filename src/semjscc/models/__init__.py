@@ -1,28 +1,33 @@
-"""Networks: the DeepJSCC pair, its multi-hop wrappers, and helpers to build them."""
+"""Networks: DeepJSCC pairs (one file per model, registered in ``MODELS``), the links that
+carry them over channels (DF, QF), the DHD hashing network, backbones, and loading.
+
+>>> from semjscc.models import create_model, load  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
-from ..config import ModelConfig
-from ..registry import MODELS
-from .backbones import AlexNet, ResNet
-from .deepjscc import DeepJSCC
-from .multihop import MultiHopDF, pad_to_multiple
-from .pretrained import WeightsError, build_backbone, load_pretrained, resolve_weights
-
-
-def create_model(cfg: ModelConfig) -> DeepJSCC:
-    """Build the DeepJSCC pair named in ``cfg`` (the single public constructor)."""
-    return MODELS.build(cfg.name, num_features=cfg.num_features, num_latent=cfg.num_latent)
-
+from . import backbones, yilmaz2023  # noqa: F401  (registration)
+from .base import JSCCModel
+from .dhd import DHD, create_dhd
+from .link import channel_output, hop, pad_to_multiple
+from .loading import create_model, load
+from .multihop import MultiHopDF
+from .pretrained import WeightsError, load_pretrained, resolve_weights
+from .qf import QuantizeForward
+from .yilmaz2023 import Yilmaz2023DeepJSCC
 
 __all__ = [
-    "AlexNet",
-    "DeepJSCC",
+    "DHD",
+    "JSCCModel",
     "MultiHopDF",
-    "ResNet",
+    "QuantizeForward",
     "WeightsError",
-    "build_backbone",
+    "Yilmaz2023DeepJSCC",
+    "channel_output",
+    "create_dhd",
     "create_model",
+    "hop",
+    "load",
     "load_pretrained",
     "pad_to_multiple",
     "resolve_weights",

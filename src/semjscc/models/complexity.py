@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .deepjscc import DeepJSCC
+from .base import JSCCModel
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -25,7 +25,7 @@ def _macs(fn, *args) -> int:
     return counter.get_total_flops() // 2
 
 
-def count_macs(model: DeepJSCC, height: int, width: int | None = None) -> dict[str, int]:
+def count_macs(model: JSCCModel, height: int, width: int | None = None) -> dict[str, int]:
     """Multiply-accumulates per image for one encode, one decode and one hop (both)."""
     width = width or height
     meta = copy.deepcopy(model).to("meta")

@@ -7,19 +7,14 @@ h in (−1, 1)^num_bits; binary codes are sign(h).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import Config, DHDConfig, config_from_dict, load_config
-from ..data import num_classes_of
-from ..engine.checkpoint import load_checkpoint
-from ..models.pretrained import build_backbone
-from ..progress import progress
+from ..config import DHDConfig
+from ..registry import BACKBONES
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -67,40 +62,23 @@ class DHD(nn.Module):
         return (x - self.mean) / self.std
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.backbone.forward_features(self.preprocess(x)))
+        return self.head(self.backbone(self.preprocess(x)))
 
 
 def create_dhd(cfg: DHDConfig, num_classes: int, pretrained: bool = True) -> DHD:
     """Build a DHD; ``pretrained`` loads the backbone weights named by ``cfg.pretrained``."""
-    weights = cfg.pretrained if pretrained else None
-    backbone = build_backbone(cfg.backbone, weights, width=cfg.width)
-    backbone.strip_classifier()
+    backbone = BACKBONES.build(cfg.backbone, weights=cfg.pretrained if pretrained else None,
+                               width=cfg.width)
     return DHD(backbone, cfg.num_bits, num_classes, cfg.crop_size)
 
 
-def load_dhd(path: str | Path, device: torch.device | str = "cpu",
-             overrides: list[str] | None = None) -> tuple[DHD, Config]:
-    """Rebuild a trained DHD from its checkpoint, frozen and in eval mode, with its config;
-    ``overrides`` (``key=value``) change that config, e.g. where the data lives."""
-    ckpt = load_checkpoint(path, kind="dhd")
-    cfg = config_from_dict(ckpt["config"])
-    model = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=False)
-    model.load_state_dict(ckpt["model"])
-    model.requires_grad_(False)
-    return model.to(device).eval(), load_config(None, overrides, base=ckpt["config"])
-
-
-@torch.no_grad()
-def compute_hashes(hasher: nn.Module, loader: Iterable[dict[str, Any]], device: torch.device,
-                   desc: str = "hashing") -> tuple[Tensor, Tensor]:
-    """Continuous hashes (N, num_bits) and labels (N, C) of every image of ``loader``."""
-    hashes, labels = [], []
-    for batch in progress(loader, desc):
-        hashes.append(hasher(batch["image"].to(device)).float().cpu())
-        labels.append(batch["label"])
-    return torch.cat(hashes), torch.cat(labels)
-
-
-def hash_cosine(h: Tensor, h_hat: Tensor) -> Tensor:
-    """Per-image cosine similarity of continuous hashes, (B,)."""
-    return F.cosine_similarity(h, h_hat, dim=1)
+def dhd_from_state_dict(state: Mapping[str, Tensor], cfg: DHDConfig) -> DHD:
+    """A DHD rebuilt from its weights: bits and classes from the head's proxies, the
+    backbone architecture from ``cfg.backbone`` (and resnet-tiny's width from layer1)."""
+    num_classes, _ = state["head.proxies"].shape
+    tiny = cfg.backbone == "resnet-tiny"
+    width = state["backbone.layer1.0.conv1.weight"].shape[0] if tiny else None
+    sized = dataclasses.replace(cfg, width=width, num_bits=state["head.fc.weight"].shape[0])
+    model = create_dhd(sized, num_classes, pretrained=False)
+    model.load_state_dict(dict(state))
+    return model

@@ -1,54 +1,52 @@
-"""Finding and loading backbone weights: official torchvision ImageNet files or local files.
+"""Finding and loading ImageNet weights through torchvision's weights API, or local files.
 
-A weights spec is ``None``/"none" (random init), "imagenet" (the official file for the
-architecture, looked up in ``torch.hub.get_dir()/checkpoints`` — i.e. ``$TORCH_HOME/hub`` —
-and downloaded there if missing) or a path to a state_dict file. Files are always read with
-``torch.load(..., weights_only=True)``. Every failure is one ``WeightsError`` line saying
-which file, what is wrong, and how to fix it.
+A weights spec is ``None``/"none" (random init), "imagenet" (torchvision's ImageNet file for
+the architecture, e.g. ``resnet50-0676ba61.pth``, looked up in ``$TORCH_HOME/hub/checkpoints``
+and downloaded there from torchvision's URL when online) or a path to a state_dict file.
+Files are always read with ``torch.load(..., weights_only=True)``. Every failure is one
+``WeightsError`` line saying which file, what is wrong, and how to fix it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import torch
+import torchvision.models as tvm
 from torch import Tensor, nn
 
 from ..errors import SemjsccError
-from ..registry import BACKBONES
-from .backbones import AlexNet, ResNet
 
 M = TypeVar("M", bound=nn.Module)
+
+# torchvision's ImageNet weights used by the project (the files torchvision, the lpips
+# package and torchmetrics all load).
+IMAGENET_WEIGHTS: dict[str, tvm.WeightsEnum] = {
+    "resnet18": tvm.ResNet18_Weights.IMAGENET1K_V1,
+    "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V1,
+    "alexnet": tvm.AlexNet_Weights.IMAGENET1K_V1,
+}
 
 
 class WeightsError(SemjsccError, RuntimeError):
     """Weights could not be found, read or matched to the model (message is one line)."""
 
 
-@dataclass(frozen=True)
-class OfficialWeights:
-    """An official torchvision ImageNet file; its name ends in a SHA-256 prefix."""
-
-    filename: str
-    url: str
-
-    @property
-    def sha256_prefix(self) -> str:
-        return self.filename.rsplit("-", 1)[1].split(".", 1)[0]
+def weights_filename(arch: str) -> str:
+    """The file name of ``arch``'s ImageNet weights, e.g. ``resnet50-0676ba61.pth``."""
+    return Path(urlparse(imagenet_weights(arch).url).path).name
 
 
-OFFICIAL_WEIGHTS: dict[str, OfficialWeights] = {
-    arch: OfficialWeights(filename, f"https://download.pytorch.org/models/{filename}")
-    for arch, filename in {
-        "resnet18": "resnet18-f37072fd.pth",
-        "resnet50": "resnet50-0676ba61.pth",
-        "alexnet": "alexnet-owt-7be5be79.pth",
-    }.items()
-}
+def imagenet_weights(arch: str) -> tvm.WeightsEnum:
+    if arch not in IMAGENET_WEIGHTS:
+        raise WeightsError(
+            f"no ImageNet weights for {arch!r} (known: {', '.join(IMAGENET_WEIGHTS)}); "
+            "fix: pass a weights file path or use pretrained: none")
+    return IMAGENET_WEIGHTS[arch]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -66,26 +64,24 @@ def hub_checkpoint_dir() -> Path:
 
 
 def _imagenet_file(arch: str) -> Path:
-    """Cached official file for ``arch``, downloading it into the hub cache if missing."""
-    if arch not in OFFICIAL_WEIGHTS:
-        raise WeightsError(
-            f"no official ImageNet weights for {arch!r} (known: {', '.join(OFFICIAL_WEIGHTS)}); "
-            "fix: pass a weights file path or use pretrained: none")
-    official = OFFICIAL_WEIGHTS[arch]
+    """Cached ImageNet file for ``arch``, downloading it into the hub cache if missing."""
+    url = imagenet_weights(arch).url
+    filename = weights_filename(arch)
     cache = hub_checkpoint_dir()
-    target = cache / official.filename
+    target = cache / filename
     if target.is_file():
         return target
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(official.url, str(target),
-                                       hash_prefix=official.sha256_prefix, progress=True)
+        torch.hub.download_url_to_file(url, str(target),
+                                       hash_prefix=filename.rsplit("-", 1)[1].split(".")[0],
+                                       progress=True)
     except Exception as exc:  # no network, proxy, disk, hash mismatch: all the same fix
         raise WeightsError(
-            f"ImageNet weights for {arch!r} not found: expected {official.filename} in {cache} "
-            f"and downloading {official.url} failed ({_first_line(exc)}); fix: download that "
-            f"file into {cache} (or set TORCH_HOME), pass its path as the weights, "
-            "or use pretrained: none") from exc
+            f"ImageNet weights for {arch!r} not found: expected {filename} in {cache} and "
+            f"downloading {url} failed ({_first_line(exc)}); fix: download that file into "
+            f"{cache} (or set TORCH_HOME), pass its path as the weights, or use "
+            "pretrained: none") from exc
     return target
 
 
@@ -99,11 +95,11 @@ def resolve_weights(arch: str, spec: str | os.PathLike[str] | None) -> Path | No
     if not path.is_file():
         raise WeightsError(
             f"weights file {path} for {arch!r} not found; fix: correct the path, "
-            "use 'imagenet' for the official weights, or use pretrained: none")
+            "use 'imagenet' for the ImageNet weights, or use pretrained: none")
     return path
 
 
-def _read_state_dict(path: Path) -> Mapping[str, Tensor]:
+def read_state_dict(path: Path) -> Mapping[str, Tensor]:
     """Tensors of a raw state_dict file, or of one wrapped under "state_dict" / "model"."""
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
@@ -138,7 +134,7 @@ def load_pretrained(model: M, path: str | os.PathLike[str]) -> M:
     The model is left untouched when the file does not match.
     """
     path = Path(path)
-    state = _read_state_dict(path)
+    state = read_state_dict(path)
     expected = model.state_dict()
     untracked = [k for k in expected if k not in state and k.endswith("num_batches_tracked")]
     state = {**state, **{k: expected[k] for k in untracked}}
@@ -156,14 +152,3 @@ def load_pretrained(model: M, path: str | os.PathLike[str]) -> M:
             "or use pretrained: none")
     model.load_state_dict(state, strict=True)
     return model
-
-
-def build_backbone(arch: str, weights: str | os.PathLike[str] | None = None,
-                   **kwargs: Any) -> ResNet | AlexNet:
-    """``BACKBONES`` factory ``arch`` with ``kwargs``, then ``weights`` loaded if given.
-
-    Official ImageNet weights need the factory's default ``num_classes`` (1000).
-    """
-    model = BACKBONES.build(arch, **kwargs)
-    path = resolve_weights(arch, weights)
-    return model if path is None else load_pretrained(model, path)

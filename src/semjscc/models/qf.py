@@ -1,6 +1,6 @@
 """Quantize-and-forward (QF): the relay quantises what it received and forwards bits.
 
-Paper protocol (``every_relay=False``): S -> P(E(S)) -> AWGN -> relay R1: y -> indices ->
+Paper protocol (``every_relay=False``): S -> P(E(S)) -> channel -> relay R1: y -> indices ->
 exactly N_Q·b bits per block through noiseless pipes (perfect channel coding, any number of
 further relays) -> destination: bits -> ŷ (centres) -> D(ŷ).
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..channels import awgn, power_normalize
+from ..channels import AWGN, Channel, power_normalize
 from ..channels.functional import as_batch_snr
 from ..channels.quantize import Codebook, pack_indices, unpack_indices
-from .deepjscc import DeepJSCC
-from .multihop import pad_to_multiple
+from .base import JSCCModel
+from .link import channel_output, pad_to_multiple
 
 
 class QuantizeForward(nn.Module):
@@ -27,13 +27,14 @@ class QuantizeForward(nn.Module):
     Forward returns ``{"x_hat": (B, 3, H, W), "bits": bits per image on the pipe}``.
     """
 
-    def __init__(self, model: DeepJSCC, codebook: Codebook, relays: int = 1,
-                 every_relay: bool = False) -> None:
+    def __init__(self, model: JSCCModel, codebook: Codebook, relays: int = 1,
+                 every_relay: bool = False, channel: Channel | None = None) -> None:
         super().__init__()
         if relays < 1:
             raise ValueError(f"QF needs at least one relay, got relays={relays}")
         self.model, self.codebook = model, codebook
         self.relays, self.every_relay = relays, every_relay
+        self.channel = channel if channel is not None else AWGN()
 
     def through_pipe(self, y: Tensor) -> Tensor:
         """Relay quantisation -> packed bitstream -> destination dequantisation."""
@@ -47,11 +48,11 @@ class QuantizeForward(nn.Module):
                 generator: torch.Generator | None = None) -> dict[str, Tensor | int]:
         xp, (h, w) = pad_to_multiple(x, self.model.downsampling_factor)
         snr = as_batch_snr(snr_db, x.shape[0], x.device)
-        y = awgn(power_normalize(self.model.encode(xp, snr)), snr, generator=generator)
+        y = channel_output(self.model, xp, self.channel, snr, generator)
         if self.every_relay:
             for _ in range(self.relays):
                 centres = self.codebook.dequantize(self.codebook.quantize(y), y.shape)
-                y = awgn(power_normalize(centres), snr, generator=generator)
+                y = self.channel(power_normalize(centres), snr, generator=generator)
             x_hat = self.model.decode(y, snr)
         else:
             x_hat = self.model.decode(self.through_pipe(y), snr)

@@ -1,7 +1,8 @@
-"""Semantic modules: Deep Hash Distillation, its augmentations, hash-based authentication."""
+"""Semantic judges and tools: hash judges, DHD augmentations, hash-based authentication."""
 
 from .augment import dhd_augmentation
-from .dhd import DHD, HashHead, compute_hashes, create_dhd, hash_cosine, load_dhd
+from .authentication import AuthenticationDistances, equal_error_rate, far_frr
+from .hashing import HashJudge, compute_hashes
 
-__all__ = ["DHD", "HashHead", "compute_hashes", "create_dhd", "dhd_augmentation",
-           "hash_cosine", "load_dhd"]
+__all__ = ["AuthenticationDistances", "HashJudge", "compute_hashes", "dhd_augmentation",
+           "equal_error_rate", "far_frr"]

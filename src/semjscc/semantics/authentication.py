@@ -1,4 +1,4 @@
-"""Semantic authentication with DHD hashes over a noisy link.
+"""Semantic authentication with hashes over a noisy link.
 
 The sender's N_H-bit code sign(h(S)) travels on a protected digital side channel; the
 receiver accepts a reconstruction Ŝ when d_H(sign h(Ŝ), sign h(S)) <= t. Genuine pairs are
@@ -9,36 +9,50 @@ FAR(t) = P(d_H <= t | impostor), FRR(t) = P(d_H > t | genuine).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
 
 from ..metrics.retrieval import hamming_distance, to_codes
 
 
-@dataclass
-class AuthDistances:
-    genuine: Tensor  # (N,) Hamming distances of genuine pairs
-    impostor: Tensor  # (P,) Hamming distances of impostor pairs
-    num_bits: int
+class AuthenticationDistances(Metric):
+    """Collects sent codes sign h(S), received codes sign h(Ŝ) and labels (DDP: gathered);
+    ``compute()`` returns ``{"genuine": (N,), "impostor": (P,)}`` Hamming distances.
+
+    ``update(preds, target, labels)``: hashes h(Ŝ), h(S) (B, N_H) and labels (B, C).
+    """
+
+    full_state_update = False
+    sent: list[Tensor]
+    received: list[Tensor]
+    labels: list[Tensor]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        for name in ("sent", "received", "labels"):
+            self.add_state(name, [], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor, labels: Tensor) -> None:
+        self.sent.append(to_codes(target.float()))
+        self.received.append(to_codes(preds.float()))
+        self.labels.append(labels.float())
+
+    def compute(self) -> dict[str, Tensor]:
+        sent, received = dim_zero_cat(self.sent), dim_zero_cat(self.received)
+        labels = dim_zero_cat(self.labels)
+        disjoint = (labels @ labels.T) == 0  # received i vs sent j, no shared label
+        return {"genuine": (sent != received).sum(1),
+                "impostor": hamming_distance(received, sent)[disjoint]}
 
 
-def authentication_distances(h_source: Tensor, h_recon: Tensor, labels: Tensor) -> AuthDistances:
-    """Genuine and impostor distances from continuous hashes (N, N_H) and labels (N, C)."""
-    sent, received = to_codes(h_source), to_codes(h_recon)
-    genuine = (sent != received).sum(1)
-    disjoint = (labels.float() @ labels.float().T) == 0  # received i vs sent j, no shared label
-    impostor = hamming_distance(received, sent)[disjoint]
-    return AuthDistances(genuine, impostor, sent.shape[1])
-
-
-def far_frr(d: AuthDistances) -> list[dict[str, float]]:
+def far_frr(genuine: Tensor, impostor: Tensor, num_bits: int) -> list[dict[str, float]]:
     """One row per threshold t = 0..N_H with ``far`` and ``frr``."""
-    thresholds = torch.arange(d.num_bits + 1)
-    far = (d.impostor[None, :] <= thresholds[:, None]).float().mean(1) if len(d.impostor) else \
-        torch.full((d.num_bits + 1,), float("nan"))
-    frr = (d.genuine[None, :] > thresholds[:, None]).float().mean(1)
+    thresholds = torch.arange(num_bits + 1)
+    far = (impostor[None, :] <= thresholds[:, None]).float().mean(1) if len(impostor) else \
+        torch.full((num_bits + 1,), float("nan"))
+    frr = (genuine[None, :] > thresholds[:, None]).float().mean(1)
     return [{"threshold": int(t), "far": float(a), "frr": float(r)}
             for t, a, r in zip(thresholds, far, frr)]
 

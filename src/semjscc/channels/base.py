@@ -1,0 +1,79 @@
+"""The channel interface: ``y = channel(z, snr_db)``, the SNR a call argument, never state.
+
+Every channel acts on a real-packed latent z (B, M, h, w) (channels [0, M/2) real parts,
+[M/2, M) imaginary parts: k = M·h·w/2 complex symbols per image) of unit average power per
+complex symbol (see :func:`~semjscc.channels.power_normalize`). The SNR is per complex
+symbol: SNR = E|h·s|² / σ² with E|s|² = 1 and E|h|² = 1, so σ² = 10^(−SNR/10), and each real
+noise component has variance σ²/2.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ..registry import CHANNELS
+
+EQUALIZATIONS = ("none", "zf", "mmse")
+
+
+class ChannelOutput(NamedTuple):
+    """What a channel returns with ``return_state=True``.
+
+    ``y``: (B, M, h, w) real-packed receiver output (after the receiver's equalisation);
+    ``h``: complex gains, (B,) for block fading (ones for AWGN) or (B, M/2, h, w) for fast
+    fading; ``noise_var``: (B,) σ² per complex symbol.
+    """
+
+    y: Tensor
+    h: Tensor
+    noise_var: Tensor
+
+
+class Channel(nn.Module):
+    """Base class: subclasses implement :meth:`transmit` and :meth:`describe`."""
+
+    name: str = "channel"
+
+    def forward(self, z: Tensor, snr_db: Tensor | float,
+                generator: torch.Generator | None = None,
+                return_state: bool = False) -> Tensor | ChannelOutput:
+        """(B, M, h, w) -> y of the same shape; with ``return_state`` the
+        :class:`ChannelOutput` (y, h, noise_var). ``snr_db``: float or (B,) tensor."""
+        out = self.transmit(z, snr_db, generator)
+        return out if return_state else out.y
+
+    def transmit(self, z: Tensor, snr_db: Tensor | float,
+                 generator: torch.Generator | None = None) -> ChannelOutput:
+        raise NotImplementedError
+
+    def sample_gains(self, batch: int, generator: torch.Generator | None = None,
+                     device: torch.device | str = "cpu") -> Tensor:
+        """(B,) complex gains of ``batch`` block-fading draws (ones for AWGN)."""
+        return torch.ones(batch, dtype=torch.complex64, device=device)
+
+    def describe(self) -> dict[str, Any]:
+        """Result-row columns naming this channel: ``channel``, ``equalization``, ``k_factor``."""
+        return {"channel": self.name, "equalization": None, "k_factor": None}
+
+    @property
+    def label(self) -> str:
+        """Short file-name-safe name, e.g. ``awgn``, ``rayleigh_zf``, ``rician_k100_zf``."""
+        d = self.describe()
+        parts = [d["channel"]]
+        if d["k_factor"] is not None:
+            parts.append(f"k{d['k_factor']:g}")
+        if d["equalization"] is not None:
+            parts.append(d["equalization"])
+        return "_".join(parts)
+
+
+def build_channel(spec: dict[str, Any] | None) -> Channel:
+    """A channel from its config mapping, e.g. ``{name: rician, k_factor: 100,
+    equalization: zf}``; None or ``{}`` is AWGN."""
+    spec = dict(spec or {"name": "awgn"})
+    name = spec.pop("name", "awgn")
+    CHANNELS.check_options(name, spec, "link.channel")
+    return CHANNELS.get(name)(**spec)

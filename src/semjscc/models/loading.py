@@ -1,0 +1,37 @@
+"""Rebuilding any saved model from its checkpoint alone (no dataset, no flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..checkpoint import load_checkpoint
+from ..config import Config, ModelConfig, load_config
+from ..registry import MODELS
+from .base import JSCCModel
+from .dhd import dhd_from_state_dict
+
+
+def create_model(cfg: ModelConfig) -> JSCCModel:
+    """A freshly initialised DeepJSCC pair named ``cfg.name`` (see ``MODELS.names()``)."""
+    return MODELS.get(cfg.name).from_config(cfg)
+
+
+def load(path: str | Path, overrides: list[str] | None = None,
+         device: torch.device | str = "cpu", kind: str | None = None) -> tuple[nn.Module, Config]:
+    """The model saved in checkpoint ``path`` (eval mode, on ``device``) and its config.
+
+    The sizes come from the weights (``from_state_dict``), the architecture names from the
+    embedded config with ``overrides`` (``key=value``) applied first; ``kind`` (deepjscc,
+    dhd) makes a checkpoint of another kind an error. A DHD is returned frozen.
+    """
+    ckpt = load_checkpoint(path, kind=kind)
+    cfg = load_config(None, overrides, base=ckpt["config"])
+    state = ckpt["model"]
+    if ckpt["kind"] == "dhd":
+        model: nn.Module = dhd_from_state_dict(state, cfg.dhd).requires_grad_(False)
+    else:
+        model = MODELS.get(cfg.model.name).from_state_dict(state)
+    return model.to(device).eval(), cfg
