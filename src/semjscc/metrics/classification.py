@@ -1,0 +1,116 @@
+"""Classification quality of a task classifier as torchmetrics ``Metric`` objects (DDP-aware).
+
+Inputs: ``preds`` (B, C) class scores (logits), ``labels`` (B, C) 0/1 labels as the
+datasets give them (one-hot for single-label tasks, multi-hot otherwise), ``target``
+(B, C) the scores of the same classifier on the clean images (:class:`LabelAgreement`).
+``MetricCollection`` passes each metric the keyword arguments its ``update`` takes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric, MetricCollection
+from torchmetrics.classification import (
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+    MultilabelConfusionMatrix,
+)
+
+
+class _HitRate(Metric):
+    """Share of images with a hit: a hit count named ``hit_state`` and an image count, both
+    reduced by sum. Each subclass names its hit count differently, so a ``MetricCollection``
+    never mistakes two of them for one compute group when their first counts coincide."""
+
+    higher_is_better = True
+    full_state_update = False
+    hit_state: str
+    total: Tensor
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.add_state(self.hit_state, torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
+
+    def _add(self, hit: Tensor) -> None:
+        setattr(self, self.hit_state, getattr(self, self.hit_state) + hit.sum())
+        self.total += hit.numel()
+
+    def compute(self) -> Tensor:
+        return getattr(self, self.hit_state).float() / self.total
+
+
+class TopLabelAccuracy(_HitRate):
+    """Share of images whose top-scoring class is one of their labels: top-1 accuracy for
+    one-hot labels; for multi-hot labels, the top class is one of the objects present."""
+
+    hit_state = "correct"
+
+    def update(self, preds: Tensor, labels: Tensor) -> None:
+        top = preds.argmax(1, keepdim=True)
+        self._add(labels.gather(1, top).squeeze(1) > 0)
+
+
+class LabelAgreement(_HitRate):
+    """Share of images whose top-1 class under T(Ŝ) (``preds``) equals the top-1 class under
+    T(S) (``target``), whatever the true label."""
+
+    hit_state = "agreeing"
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self._add(preds.argmax(1) == target.argmax(1))
+
+
+class _OneHot:
+    """Feeds a multiclass torchmetrics metric from one-hot labels (the class = argmax)."""
+
+    def update(self, preds: Tensor, labels: Tensor) -> None:
+        super().update(preds, labels.argmax(1))  # type: ignore[misc]
+
+
+class WeightedPrecision(_OneHot, MulticlassPrecision):
+    """Precision averaged over classes weighted by their support; one-hot labels."""
+
+
+class WeightedRecall(_OneHot, MulticlassRecall):
+    """Recall averaged over classes weighted by their support; one-hot labels."""
+
+
+class WeightedF1(_OneHot, MulticlassF1Score):
+    """F1 averaged over classes weighted by their support; one-hot labels."""
+
+
+class LabelConfusionMatrix(_OneHot, MulticlassConfusionMatrix):
+    """(C, C) counts, rows = true class, columns = predicted (top-1) class; one-hot labels."""
+
+
+class MultiLabelConfusion(MultilabelConfusionMatrix):
+    """(C, 2, 2) counts per class, [[TN, FP], [FN, TP]], a class predicted when its sigmoid
+    is above 0.5; multi-hot labels."""
+
+    def update(self, preds: Tensor, labels: Tensor) -> None:
+        super().update(preds.sigmoid(), labels.long())
+
+
+def classification_metrics(num_classes: int, multi_label: bool, prefix: str | None = None,
+                           postfix: str | None = None) -> MetricCollection:
+    """``accuracy`` (:class:`TopLabelAccuracy`) and, for single-label tasks, ``precision_w``,
+    ``recall_w`` and ``f1_w`` (support-weighted averages); ``update(preds, labels)``."""
+    metrics: dict[str, Metric] = {"accuracy": TopLabelAccuracy()}
+    if not multi_label:
+        metrics.update({"precision_w": WeightedPrecision(num_classes, average="weighted"),
+                        "recall_w": WeightedRecall(num_classes, average="weighted"),
+                        "f1_w": WeightedF1(num_classes, average="weighted")})
+    return MetricCollection(metrics, prefix=prefix, postfix=postfix)
+
+
+def confusion_matrix(num_classes: int, multi_label: bool) -> Metric:
+    """The confusion counts (a tensor, not a scalar column): (C, C) for single-label tasks
+    (:class:`LabelConfusionMatrix`), (C, 2, 2) for multi-label ones
+    (:class:`MultiLabelConfusion`); ``update(preds, labels)``."""
+    if multi_label:
+        return MultiLabelConfusion(num_classes)
+    return LabelConfusionMatrix(num_classes)
