@@ -165,3 +165,22 @@ def test_mse_lpips_trains_and_fills_the_lpips_column(tmp_path, micro_overrides, 
     row = next(csv.DictReader(results.open()))
     assert row["lpips"] != "" and float(row["lpips"]) >= 0
     shared_lpips.cache_clear()
+
+
+def test_models_load_needs_no_dataset_and_eval_uses_trained_hop_snrs(tmp_path, micro_overrides):
+    from semjscc.models import load
+
+    cfg = load_config("tiny/df", micro_overrides + ["link.snr_db=[0.0, 10.0]", "eval.snr_db=[]",
+                                                    "train.epochs=1", "model.num_features=12"])
+    run = train_jscc(cfg, tmp_path / "run")
+    # the data section points nowhere: loading the model must not open it
+    model, loaded = load(run / "best.pt", ["data.kind=list", "data.root=/nowhere"])
+    assert (model.num_features, model.num_latent) == (12, 16) and loaded.data.root == "/nowhere"
+    assert not model.training
+    rows = evaluate_df_checkpoint(run / "best.pt")
+    assert [(r["relays"], r["hop_snr_db"], r["snr_db"]) for r in rows] == [(1, "0/10", 0.0)]
+    with pytest.raises(ConfigError, match="needs --snr-db"):
+        evaluate_df_checkpoint(run / "best.pt", relays=[2])
+    over = evaluate_df_checkpoint(run / "best.pt", relays=[2], snr_db=[5.0],
+                                  overrides=["link.channel={name: rayleigh}"])
+    assert over[0]["channel"] == "rayleigh" and over[0]["hop_snr_db"] == "5/5/5"

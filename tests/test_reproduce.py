@@ -5,6 +5,7 @@ import csv
 import pytest
 
 from semjscc.cli import main
+from semjscc.engine.results import RESULT_COLUMNS
 
 MICRO = [
     "data.image_size=16",
@@ -25,6 +26,10 @@ MICRO = [
     "sweep.qf=['2:1', '2:2']",
     "sweep.qf_max_blocks=1000",
     "sweep.separation=[webp]",
+    "judges.dhd_epochs=1",
+    "judges.dhd_width=8",
+    "task.epochs=1",
+    "task.width=8",
 ]
 
 
@@ -49,7 +54,11 @@ def test_outputs(reproduction):
     # SNR-adaptive tiny preset: methods x relays x SNRs
     assert {(r["method"], r["relays"], r["snr_db"]) for r in df} == {
         (m, r, s) for m in ("mse", "mse+dhd") for r in ("0", "1") for s in ("0", "-5")}
-    assert all(r["hash_bit_agreement"] and r["map"] for r in df)
+    judged = ("hash_bit_agreement", "map", "hash_bit_agreement_indep", "map_indep",
+              "hash_bit_agreement_xarch", "map_xarch", "label_agreement", "accuracy")
+    assert all(r[c] for r in df for c in judged)
+    assert next(csv.reader((out / "results.csv").open()))[:len(RESULT_COLUMNS)] == RESULT_COLUMNS
+    assert all(r["lpips"] == "" for r in rows)  # no AlexNet weights: empty, but present
     qf = [r for r in rows if r["protocol"] == "qf"]
     assert {(r["method"], r["snr_db"], r["bpp"]) for r in qf} == {
         (m, s, b) for m in ("mse", "mse+dhd") for s in ("0", "-5") for b in ("1", "2")}
@@ -57,10 +66,14 @@ def test_outputs(reproduction):
     assert {r["relays"] for r in sep} == {"0", "1"}
     # 16x16 images, k = 128 symbols: no WebP file is that small -> reported, not hidden
     assert all(r["note"].startswith("budget of") and not r["psnr"] for r in sep)
-    for name in ("fig2_df.png", "fig3_qf.png", "semantic.png", "report.md", "reproduce.yaml"):
+    for name in ("fig2_df.png", "fig3_qf.png", "snr.png", "semantic.png", "report.md",
+                 "reproduce.yaml"):
         assert (out / name).is_file()
     report = (out / "report.md").read_text()
-    for heading in ("## DF relaying", "## QF relaying", "## Separation baselines", "LPIPS"):
+    for heading in ("## DF relaying", "## QF relaying", "## Separation baselines", "LPIPS",
+                    "## Independent judges", "independent measures",
+                    "## How this differs from the paper", "Left out: `mse+lpips`",
+                    "Empty columns of `results.csv`: `lpips`"):
         assert heading in report
     assert "random codes with the same labels" in report
     assert "(fig2_df.png)" in report and "(fig3_qf.png)" in report
@@ -73,7 +86,8 @@ def test_rerun_skips_finished_parts(reproduction, capsys):
     assert main(_args(reproduction)) == 0
     log = capsys.readouterr().err
     assert "DHD: finished, skipped" in log
-    assert log.count("finished, skipped") == 1 + 4 + 4  # DHD, DF models, codebooks
+    # DHD, 3 judges, DF models, codebooks
+    assert log.count("finished, skipped") == 1 + 3 + 4 + 4
     assert {p: p.stat().st_mtime for p in reproduction.rglob("*.pt")} == mtimes
     assert (reproduction / "results.csv").read_text() == before
 

@@ -78,6 +78,8 @@ class LinkConfig:
     snr_db: Any = -5.0  # one value for every hop, or a list with one value per hop
     relay_clamp: bool = True  # relays clamp their decoded image to [0, 1] before re-encoding
     channel: dict[str, Any] = field(default_factory=lambda: {"name": "awgn"})
+    # one encoder-decoder pair for every hop (our reading of the paper), or r + 1 pairs
+    shared_codec: bool = True
 
     def hop_snrs_db(self, relays: int | None = None) -> list[float]:
         r = self.relays if relays is None else relays
@@ -102,7 +104,8 @@ class TrainConfig:
     epoch_images: int | None = None  # images per epoch: a fresh seeded subset (None = all)
     batch_size: Any = 32
     lr: float = 1e-4
-    lr_decay: float = 0.95  # MultiplicativeLR factor per epoch
+    schedule: str = "decay"  # decay: lr *= lr_decay per epoch (the paper's) | onecycle
+    lr_decay: float = 0.95  # MultiplicativeLR factor per epoch (schedule: decay)
     weight_decay: float = 0.0
     init_from: str | None = None  # warm start: DeepJSCC weights of another checkpoint
     # SNR-adaptive training: each image's SNR on each hop drawn from U[lo, hi] dB instead of
@@ -145,14 +148,21 @@ class SweepConfig:
     # one loss mapping per method (as train.loss); the method label is derived from it
     methods: list[dict[str, Any]] = field(
         default_factory=lambda: [{"mse": 1.0}, {"mse": 1.0, "dhd": 0.06}])
-    # one model per (method, relays) trained over U[min, max] of snr_db (instead of per SNR)
+    # one model per (method, relays) trained over U[lo, hi] dB (instead of one per SNR),
+    # [lo, hi] = snr_adaptive_range, or [min, max] of snr_db when that is empty
     snr_adaptive: bool = False
+    snr_adaptive_range: list[float] = field(default_factory=list)
     # r > 0 models start from the same method's r = 0 model and train warm_start_epochs
     warm_start: bool = False
     warm_start_epochs: int = 1
     qf: list[str] = field(default_factory=lambda: list(PAPER_QF_SETTINGS))
+    qf_snr_db: list[float] = field(default_factory=list)  # empty: every SNR of snr_db
+    figure_snr_db: list[float] = field(default_factory=list)  # SNRs drawn in the relay figures
     qf_max_blocks: int = 1_000_000
     separation: list[str] = field(default_factory=lambda: ["jpeg2000", "webp", "avif"])
+    # relay counts at which every method is also trained with r + 1 independent pairs
+    # (link.shared_codec: false), the ablation of the shared-pair reading
+    per_hop_codecs: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -182,6 +192,42 @@ class DHDConfig:
 
 
 @dataclass
+class TaskConfig:
+    """A task classifier: the judge whose accuracy measures what survives transmission, or
+    the frozen task network T of a task-aware loss. Trained on clean images by
+    ``semjscc train-task`` (checkpoint kind ``classifier``)."""
+
+    model: str = "resnet-tiny"  # a name registered in CLASSIFIERS
+    width: int | None = None  # width of narrow models (None = the model's default)
+    pretrained: str = "none"  # none | imagenet | path to a weights file
+    input_size: int | None = None  # resize inputs to this size first (224 for EfficientViT)
+    normalize: str = "imagenet"  # imagenet | none: input normalisation inside the model
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "adamw"  # adamw | adam | sgd
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"  # cosine | step (StepLR(step_size, gamma)) | constant
+    step_size: int = 7
+    gamma: float = 0.1
+    finetune_epochs: int = 2  # the matched protocol: fine-tuning on reconstructions
+    checkpoint: str | None = None  # trained classifier (best.pt) used by evaluation and losses
+
+
+@dataclass
+class JudgeConfig:
+    """Independent semantic judges for a reproduction: networks never used in training, so
+    that a gain measured by the DHD the loss was built on is also measured by others."""
+
+    dhd_seed: int | None = 1  # a second DHD like ``dhd`` but with this seed (None: skip)
+    dhd_backbone: str | None = "resnet18"  # a third DHD with another backbone (None: skip)
+    dhd_width: int | None = None  # its width, for narrow backbones
+    dhd_pretrained: str = "imagenet"  # its weights: imagenet | none | path
+    dhd_epochs: int | None = None  # epochs of both judge DHDs (None: dhd.epochs)
+    classifier: bool = True  # a ``task`` classifier trained on clean images
+
+
+@dataclass
 class Config:
     name: str = "experiment"
     seed: int = 0
@@ -192,6 +238,8 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     dhd: DHDConfig = field(default_factory=DHDConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -22,13 +22,14 @@ from . import (
     qf,
     reproduce,
     semloss,
+    task,
     train,
     transmit,
 )
 from .common import setup_logging
 
-SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, authenticate, qf, semloss,
-               bench]
+SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, task, authenticate, qf,
+               semloss, bench]
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -39,6 +39,14 @@ def run(args: argparse.Namespace) -> int:
         if col and col not in columns:
             raise ConfigError(f"column {col!r} is not in {args.results} (or no rows match "
                               f"--where); columns: {', '.join(sorted(columns))}")
+    empty = [y for y in ys if all(r.get(y) is None for r in rows)]
+    if empty:
+        log.warning("skipping %s: no value in %s (not computable in that run)",
+                    ", ".join(empty), args.results)
+        ys = [y for y in ys if y not in empty]
+        if not ys:
+            raise ConfigError(f"every requested column is empty in {args.results}; choose "
+                              "another --y")
     fig = figure_of(rows, args.x, ys, args.hue, args.style, args.title)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=150)

@@ -1,7 +1,8 @@
 """Datasets for semantic DeepJSCC: built-in synthetic shapes, NUS-WIDE lists, image folders.
 
 Every item is ``{"image": FloatTensor (3, S, S) in [0, 1], "label": FloatTensor (C,) 0/1
-(multi-hot), "index": int}``. Splits: ``train``, ``val``, ``test`` (alias ``query``) and
+(multi-hot, or one-hot for single-label sets), "index": int}``; every dataset has
+``class_names``, ``num_classes`` and ``multi_label``. Splits: ``train``, ``val``, ``test`` (alias ``query``) and
 ``db`` (retrieval database). Dataset kinds are registered in
 :data:`semjscc.registry.DATASETS` as classes with ``from_config(cfg, split)`` and
 ``num_classes_for(cfg)``.

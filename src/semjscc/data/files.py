@@ -100,6 +100,11 @@ class LabelledFiles(Dataset):
         self.num_classes = len(self.class_names)
         self.on_bad_image = on_bad_image
 
+    @property
+    def multi_label(self) -> bool:
+        """Whether some image has other than exactly one label (multi-hot labels)."""
+        return bool((self.labels.sum(1) != 1).any())
+
     def __len__(self) -> int:
         return len(self.paths)
 

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
+from .cache import RenderCache
 from .errors import DataError, check_num_classes
 from .scene import Scene, render_scene, sample_scene
 from .shapes import CLASS_NAMES
@@ -33,10 +34,12 @@ def scene_for(seed: int, split: str, index: int) -> Scene:
 @DATASETS.register("synthetic")
 class SyntheticShapes(Dataset):
     """``num_images`` rendered scenes; items are ``{"image": (3, S, S) float32 in [0, 1],
-    "label": (10,) multi-hot float32 (at least one 1), "index": int}``."""
+    "label": (10,) multi-hot float32 (at least one 1), "index": int}``. Rendered images are
+    kept in memory (:class:`~semjscc.data.cache.RenderCache`)."""
 
     class_names: tuple[str, ...] = CLASS_NAMES
     num_classes: int = len(CLASS_NAMES)
+    multi_label = True
 
     def __init__(
         self, num_images: int, image_size: int = 32, split: str = "train", seed: int = 0
@@ -45,6 +48,15 @@ class SyntheticShapes(Dataset):
         self.image_size = int(image_size)
         self.split = canonical_split(split)
         self.seed = int(seed)
+        self._labels = np.zeros((self.num_images, self.num_classes), np.float32)
+        self._cache = RenderCache(self.num_images, (self.image_size, self.image_size, 3),
+                                  np.float32, self._render)
+
+    def _render(self, index: int) -> np.ndarray:
+        """Image ``index`` (S, S, 3); records its labels on the way."""
+        scene = scene_for(self.seed, self.split, index)
+        self._labels[index] = scene.labels(self.num_classes)
+        return render_scene(scene, self.image_size)
 
     def __len__(self) -> int:
         return self.num_images
@@ -52,11 +64,10 @@ class SyntheticShapes(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.num_images:
             raise IndexError(f"index {index} out of range for {self.num_images} images")
-        scene = scene_for(self.seed, self.split, index)
-        image = render_scene(scene, self.image_size)
+        image = self._cache[index]  # renders (and records the labels) unless cached
         return {
             "image": torch.from_numpy(image).permute(2, 0, 1).contiguous(),
-            "label": torch.from_numpy(scene.labels(self.num_classes)),
+            "label": torch.from_numpy(self._labels[index].copy()),
             "index": int(index),
         }
 

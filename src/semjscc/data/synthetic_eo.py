@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
+from .cache import RenderCache
 from .errors import DataError, check_num_classes
 from .eurosat import CLASS_NAMES
 from .landcover import render_patch
@@ -23,7 +24,6 @@ from .splits import canonical_split, split_value
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2, "db": 0}
 STREAM = 0xE0  # keeps these streams apart from the ``synthetic`` kind's
-CACHE_BYTES = 1 << 30  # splits up to this size keep their rendered 8-bit pixels in memory
 
 
 def patch_for(seed: int, split: str, index: int, size: int) -> np.ndarray:
@@ -39,11 +39,12 @@ class SyntheticEO(Dataset):
 
     Items are ``{"image": (3, S, S) float32 in [0, 1] (multiples of 1/255), "label": (10,)
     one-hot float32, "index": int}``. Each image is rendered on first access and, when the
-    split fits in :data:`CACHE_BYTES`, kept (per process: every loader worker has its own).
+    split fits in :data:`~semjscc.data.cache.CACHE_BYTES`, kept (per process: every loader worker has its own).
     """
 
     class_names: tuple[str, ...] = CLASS_NAMES
     num_classes: int = len(CLASS_NAMES)
+    multi_label = False
 
     def __init__(
         self, num_images: int, image_size: int = 64, split: str = "train", seed: int = 0
@@ -52,20 +53,15 @@ class SyntheticEO(Dataset):
         self.image_size = int(image_size)
         self.split = canonical_split(split)
         self.seed = int(seed)
-        shape = (self.num_images, self.image_size, self.image_size, 3)
-        self._cache = np.zeros(shape, np.uint8) if np.prod(shape) <= CACHE_BYTES else None
-        self._cached = np.zeros(self.num_images, dtype=bool)
+        self._cache = RenderCache(
+            self.num_images, (self.image_size, self.image_size, 3), np.uint8,
+            lambda index: patch_for(self.seed, self.split, index, self.image_size))
 
     def __len__(self) -> int:
         return self.num_images
 
     def pixels(self, index: int) -> np.ndarray:
         """The (S, S, 3) uint8 image ``index``, from the cache when rendered before."""
-        if self._cache is None:
-            return patch_for(self.seed, self.split, index, self.image_size)
-        if not self._cached[index]:
-            self._cache[index] = patch_for(self.seed, self.split, index, self.image_size)
-            self._cached[index] = True
         return self._cache[index]
 
     def __getitem__(self, index: int) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -35,6 +37,16 @@ def init_distributed(device: torch.device) -> DistInfo:
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def per_process_batch(global_batch: int, info: DistInfo, key: str) -> int:
+    """The batch size of one process when ``global_batch`` is split over the DDP world
+    (batch sizes in configs are global, e.g. the paper's 20/10/8/6)."""
+    if global_batch % info.world_size:
+        raise ConfigError(f"{key}={global_batch} is global and does not divide over "
+                          f"{info.world_size} processes; use a world size that divides it or "
+                          f"a multiple of {info.world_size}")
+    return global_batch // info.world_size
 
 
 def resolve_device(spec: str = "auto") -> torch.device:

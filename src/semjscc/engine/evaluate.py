@@ -30,7 +30,7 @@ from ..metrics.image import image_metrics
 from ..metrics.lpips import LPIPS, LPIPS_MIN_SIZE, LPIPSMetric, lpips_available
 from ..models import JSCCModel, MultiHopDF, load
 from ..progress import progress
-from ..semantics import HashJudge
+from ..semantics import ClassifierJudge, HashJudge, Judge
 from .distributed import resolve_device
 from .eval_dhd import split_hashes
 
@@ -90,7 +90,15 @@ def hash_judge(path: str | Path, cfg: Config, device: torch.device,
     return HashJudge(dhd, db.hashes.to(device), db.labels.to(device), dhd_cfg.dhd.top_k, suffix)
 
 
-def judge_suites(judges: Iterable[HashJudge], device: torch.device) -> list[Suite]:
+def classifier_judge(path: str | Path, device: torch.device, suffix: str = "") -> ClassifierJudge:
+    """A frozen task classifier from ``path`` judging whether reconstructions keep the class
+    of their source (multi-label or not as its own training data)."""
+    classifier, cfg = load(path, device=device, kind="classifier")
+    multi_label = build_dataset(cfg.data, "test").multi_label
+    return ClassifierJudge(classifier, multi_label, classifier.num_classes, suffix)
+
+
+def judge_suites(judges: Iterable[Judge], device: torch.device) -> list[Suite]:
     return [Suite(j.metrics().to(device), j.inputs) for j in judges]
 
 
@@ -144,7 +152,7 @@ def setting_columns(model: JSCCModel, cfg: Config, channel: Channel,
     return {"method": method_label(cfg.train.loss), "snr_db": min(hop_snrs),
             "hop_snr_db": "/".join(f"{s:g}" for s in hop_snrs), **channel.describe(),
             "k": model.num_symbols(size, size), "realized_cr": float(model.bandwidth_ratio()),
-            "train_relays": cfg.link.relays,
+            "shared_codec": cfg.link.shared_codec, "train_relays": cfg.link.relays,
             "train_snr_db": "/".join(f"{s:g}" for s in cfg.link.hop_snrs_db())}
 
 
@@ -152,7 +160,7 @@ def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
                            relays: list[int] | None = None, overrides: list[str] | None = None,
                            batch_size: int | None = None, device: str = "auto",
                            seed: int | None = None, dhd: str | Path | None = None,
-                           judges: list[HashJudge] | None = None) -> list[dict[str, Any]]:
+                           judges: list[Judge] | None = None) -> list[dict[str, Any]]:
     """Result rows of a DeepJSCC checkpoint over relays × SNR on its evaluation split.
 
     Defaults: the trained relays and per-hop SNRs (or ``eval.relays``/``eval.snr_db``), the

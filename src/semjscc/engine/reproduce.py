@@ -33,11 +33,12 @@ from ..losses import method_label
 from ..models import create_dhd, create_model
 from ..models.pretrained import resolve_weights
 from ..plots.paper import draw_figures
-from ..semantics import HashJudge
+from ..semantics import Judge
 from .bench import bench_model
 from .distributed import memory_format, resolve_device
 from .eval_dhd import evaluate_dhd
 from .evaluate import (
+    classifier_judge,
     evaluate_df_checkpoint,
     evaluate_system,
     hash_judge,
@@ -51,6 +52,7 @@ from .results import read_results, write_results
 from .run import config_differences
 from .train_dhd import train_dhd
 from .train_jscc import train_jscc
+from .train_task import train_task
 
 log = logging.getLogger("semjscc.reproduce")
 
@@ -84,9 +86,36 @@ class DFRun:
         return self.cfg.sweep.snr_db if self.snr_db is None else [self.snr_db]
 
     @property
+    def shared(self) -> bool:
+        return self.cfg.link.shared_codec
+
+    @property
     def label(self) -> str:
         snr = "SNR-adaptive" if self.snr_db is None else f"{self.snr_db:g} dB"
-        return f"{self.method}, r = {self.relays}, {snr}"
+        pairs = "" if self.shared else ", one pair per hop"
+        return f"{self.method}, r = {self.relays}, {snr}{pairs}"
+
+
+@dataclass
+class JudgeRun:
+    """An independent judge of the reproduction: a DHD or a classifier, never trained on."""
+
+    name: str  # dhd_indep, dhd_xarch, task
+    suffix: str  # of its result columns
+    cfg: Config
+    dir: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.dir / "best.pt"
+
+    @property
+    def is_dhd(self) -> bool:
+        return self.name.startswith("dhd")
+
+    @property
+    def epochs(self) -> int:
+        return self.cfg.dhd.epochs if self.is_dhd else self.cfg.task.epochs
 
 
 @dataclass
@@ -95,39 +124,71 @@ class Plan:
     out: Path
     dhd_dir: Path
     df_runs: list[DFRun] = field(default_factory=list)
+    judges: list[JudgeRun] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # methods left out, with the reason
 
     @property
     def dhd_checkpoint(self) -> Path:
         return self.dhd_dir / "best.pt"
 
 
-def make_plan(cfg: Config, out: Path) -> Plan:
-    """Every training run of the sweep with its derived configuration."""
+def judge_runs(cfg: Config, out: Path) -> list[JudgeRun]:
+    """The independent judges ``cfg.judges`` asks for."""
+    j, base = cfg.judges, to_dict(cfg)
+    epochs = [f"dhd.epochs={j.dhd_epochs}"] if j.dhd_epochs is not None else []
+    runs = []
+    if j.dhd_seed is not None:
+        runs.append(JudgeRun("dhd_indep", "_indep", load_config(
+            None, [f"seed={j.dhd_seed}", *epochs], base=base), out / "judges" / "dhd_indep"))
+    if j.dhd_backbone is not None:
+        width = "null" if j.dhd_width is None else j.dhd_width
+        overrides = [f"dhd.backbone={j.dhd_backbone}", f"dhd.width={width}",
+                     f"dhd.pretrained={j.dhd_pretrained}", *epochs]
+        runs.append(JudgeRun("dhd_xarch", "_xarch", load_config(None, overrides, base=base),
+                             out / "judges" / "dhd_xarch"))
+    if j.classifier:
+        runs.append(JudgeRun("task", "", cfg, out / "judges" / "task"))
+    return runs
+
+
+def make_plan(cfg: Config, out: Path, lpips_usable: bool = True) -> Plan:
+    """Every training run of the sweep with its derived configuration; methods with an
+    ``lpips`` term are left out (and listed) when ``lpips_usable`` is false."""
     sweep = cfg.sweep
     if 0 not in sweep.relays:
         raise ConfigError("sweep.relays must include 0 (QF and warm starts use the r = 0 models)")
-    plan = Plan(cfg, out, out / "dhd")
+    plan = Plan(cfg, out, out / "dhd", judges=judge_runs(cfg, out))
     snrs: list[float | None] = [None] if sweep.snr_adaptive else list(sweep.snr_db)
+    lo, hi = sweep.snr_adaptive_range or [min(sweep.snr_db), max(sweep.snr_db)]
+    grid = [(r, True) for r in sorted(sweep.relays)] + [(r, False) for r in sweep.per_hop_codecs]
     for loss in sweep.methods:
         method = method_label(loss)
+        if "lpips" in loss and not lpips_usable:
+            plan.dropped.append(f"`{method}` (LPIPS unavailable: no ImageNet AlexNet weights)")
+            continue
         for snr in snrs:
-            for r in sorted(sweep.relays):
-                name = f"r{r}" if snr is None else f"r{r}_snr{snr:g}"
+            for r, shared in grid:
+                name = (f"r{r}" if snr is None else f"r{r}_snr{snr:g}") + ("" if shared
+                                                                         else "_perhop")
                 run_dir = out / "df" / method_slug(method) / name
                 overrides = [f"link.relays={r}", f"train.loss={flow_yaml(loss)}",
-                             f"dhd.checkpoint={plan.dhd_checkpoint}"]
+                             f"dhd.checkpoint={plan.dhd_checkpoint}",
+                             f"link.shared_codec={str(shared).lower()}"]
                 if snr is None:
-                    lo, hi = min(sweep.snr_db), max(sweep.snr_db)
                     overrides += [f"train.snr_db_range=[{lo}, {hi}]", f"link.snr_db={(lo + hi) / 2}"]
                 else:
                     overrides += ["train.snr_db_range=null", f"link.snr_db={snr}"]
                 if sweep.warm_start and r > 0:
-                    r0 = out / "df" / method_slug(method) / name.replace(f"r{r}", "r0", 1)
+                    r0 = out / "df" / method_slug(method) / (
+                        "r0" if snr is None else f"r0_snr{snr:g}")
                     overrides += [f"train.init_from={r0 / 'best.pt'}",
                                   f"train.epochs={sweep.warm_start_epochs}"]
                 run_cfg = load_config(None, overrides, base=to_dict(cfg))
                 plan.df_runs.append(DFRun(method, loss, r, snr, run_cfg, run_dir))
     return plan
+
+
+STATES = {"done": "finished, skipped", "partial": "resuming", "new": "training"}
 
 
 def run_state(run_dir: Path, epochs: int) -> str:
@@ -138,22 +199,26 @@ def run_state(run_dir: Path, epochs: int) -> str:
     return "done" if int(load_checkpoint(last)["epoch"]) >= epochs else "partial"
 
 
-def check_prerequisites(cfg: Config, lpips_required: bool) -> None:
-    """Refuse early (one clear line) when data or required weights are missing. Without the
-    ImageNet AlexNet, LPIPS is required for real data (the paper's headline metric) and
-    optional (one warning, empty column) for the synthetic presets."""
+def check_prerequisites(cfg: Config, lpips_required: bool) -> bool:
+    """Refuse early (one clear line) when data or required weights are missing, and say
+    whether LPIPS is usable. Without the ImageNet AlexNet, LPIPS is required for real data
+    (the paper's headline metric) and optional (one warning, empty column, no LPIPS-trained
+    method) for the synthetic presets."""
     try:
         for split in ("train", "test", "db"):
             build_dataset(cfg.data, split)
     except DataError as exc:
         raise DataError(f"reproduce cannot start: {exc}") from None
-    if cfg.dhd.pretrained.lower() != "none":
-        resolve_weights(cfg.dhd.backbone, cfg.dhd.pretrained)
-    if cfg.eval.alexnet_weights.lower() != "none":
-        if lpips_required:
-            resolve_weights("alexnet", cfg.eval.alexnet_weights)
-        else:
-            shared_lpips(cfg.eval.alexnet_weights, "cpu")  # warns once when unavailable
+    for backbone, weights in ((cfg.dhd.backbone, cfg.dhd.pretrained),
+                              (cfg.judges.dhd_backbone, cfg.judges.dhd_pretrained)):
+        if backbone is not None and weights.lower() != "none":
+            resolve_weights(backbone, weights)
+    if cfg.eval.alexnet_weights.lower() == "none":
+        return False
+    if lpips_required:
+        resolve_weights("alexnet", cfg.eval.alexnet_weights)
+        return True
+    return shared_lpips(cfg.eval.alexnet_weights, "cpu") is not None  # warns once if not
 
 
 def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
@@ -195,16 +260,17 @@ def _fmt_duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _cached_rows(cache: Path, source: Path, compute) -> list[dict[str, Any]]:
-    """Rows from ``cache`` when it is newer than ``source``, else ``compute()`` and cache them."""
-    if cache.exists() and cache.stat().st_mtime >= source.stat().st_mtime:
+def _cached_rows(cache: Path, sources: list[Path], compute) -> list[dict[str, Any]]:
+    """Rows from ``cache`` when it is newer than every file of ``sources``, else
+    ``compute()`` and cache them."""
+    if cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources):
         return read_results(cache)
     rows = compute()
     write_results(rows, cache)
     return read_results(cache)
 
 
-def separation_rows(cfg: Config, judges: list[HashJudge], device: torch.device,
+def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
                     seed: int) -> list[dict[str, Any]]:
     """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
     over AWGN (exact decoding at each relay: quality does not depend on r); over fading the
@@ -256,40 +322,45 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
             raise ConfigError(f"{out} holds a reproduction with other settings ({', '.join(diff[:5])}); "
                               "use a new --out (or the same settings) so results are not mixed")
     dev = resolve_device(cfg.train.device)
-    check_prerequisites(cfg, lpips_required=cfg.data.kind != "synthetic")
+    lpips_usable = check_prerequisites(cfg, lpips_required=cfg.data.kind != "synthetic")
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, recorded)
-    plan = make_plan(cfg, out)
+    plan = make_plan(cfg, out, lpips_usable)
+    for dropped in plan.dropped:
+        log.warning("leaving out %s", dropped)
 
     estimate = estimate_seconds(plan, dev)
-    log.info("reproduce %s -> %s on %s: DHD + %d DF models (%s), QF %s, separation %s",
-             cfg.name, out, dev, len(plan.df_runs),
-             ", ".join(method_label(m) for m in cfg.sweep.methods),
+    log.info("reproduce %s -> %s on %s: DHD, %d judges, %d DF models (%s), QF %s, "
+             "separation %s", cfg.name, out, dev, len(plan.judges), len(plan.df_runs),
+             ", ".join(sorted({r.method for r in plan.df_runs})),
              ",".join(cfg.sweep.qf) or "none", ",".join(cfg.sweep.separation) or "none")
-    log.info("estimated training time on this machine: %s (DHD %s, DF %s) plus evaluation",
-             _fmt_duration(estimate["total"]), _fmt_duration(estimate["dhd"]),
+    log.info("estimated training time on this machine: %s (DHD %s, DF %s) plus judges and "
+             "evaluation", _fmt_duration(estimate["total"]), _fmt_duration(estimate["dhd"]),
              _fmt_duration(estimate["df"]))
 
-    # 1. DHD
-    state = run_state(plan.dhd_dir, cfg.dhd.epochs)
-    log.info("[1/5] DHD: %s", {"done": "finished, skipped", "partial": "resuming",
-                               "new": "training"}[state])
-    if state != "done":
-        train_dhd(cfg, plan.dhd_dir, resume=state == "partial")
+    # 1. DHD and the independent judges
+    for name, run_dir, epochs, train in [
+            ("DHD", plan.dhd_dir, cfg.dhd.epochs, lambda d, res: train_dhd(cfg, d, res)),
+            *[(f"judge {j.name}", j.dir, j.epochs,
+               lambda d, res, j=j: (train_dhd if j.is_dhd else train_task)(j.cfg, d, res))
+              for j in plan.judges]]:
+        state = run_state(run_dir, epochs)
+        log.info("[1/5] %s: %s", name, STATES[state])
+        if state != "done":
+            train(run_dir, state == "partial")
 
     # 2. DF models (r = 0 first so warm starts find their parents)
     for i, run in enumerate(sorted(plan.df_runs, key=lambda r: r.relays), start=1):
         state = run_state(run.dir, run.cfg.train.epochs)
-        log.info("[2/5] DF model %d/%d (%s): %s", i, len(plan.df_runs), run.label,
-                 {"done": "finished, skipped", "partial": "resuming", "new": "training"}[state])
+        log.info("[2/5] DF model %d/%d (%s): %s", i, len(plan.df_runs), run.label, STATES[state])
         if state != "done":
             train_jscc(run.cfg, run.dir, resume=state == "partial")
 
-    # 3. QF codebooks on the r = 0 models
+    # 3. QF codebooks on the (shared-pair) r = 0 models
     settings = parse_settings(",".join(cfg.sweep.qf))
     qf_dirs: list[tuple[DFRun, float, Path]] = []
-    for run in (r for r in plan.df_runs if r.relays == 0):
-        for snr in run.eval_snrs:
+    for run in (r for r in plan.df_runs if r.relays == 0 and r.shared):
+        for snr in [s for s in run.eval_snrs if s in (cfg.sweep.qf_snr_db or run.eval_snrs)]:
             book_dir = out / "qf" / method_slug(run.method) / f"snr{snr:g}"
             wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
             have = {p.name for p in book_dir.glob("qf_*.safetensors")
@@ -302,33 +373,39 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
             qf_dirs.append((run, snr, book_dir))
 
     # 4. evaluation
-    log.info("[4/5] evaluation (DHD database hashes, DF, QF, separation)")
+    log.info("[4/5] evaluation (database hashes, DF, QF, separation) with %d judges",
+             1 + len(plan.judges))
     dhd_result = evaluate_dhd(plan.dhd_checkpoint, device=str(dev))
-    judges = [hash_judge(plan.dhd_checkpoint, cfg, dev)]
+    judges = [hash_judge(plan.dhd_checkpoint, cfg, dev)] + [
+        hash_judge(j.checkpoint, cfg, dev, j.suffix) if j.is_dhd
+        else classifier_judge(j.checkpoint, dev, j.suffix) for j in plan.judges]
+    newest_judge = max([plan.dhd_checkpoint, *(j.checkpoint for j in plan.judges)],
+                       key=lambda p: p.stat().st_mtime)
     rows: list[dict[str, Any]] = []
     eval_dir = out / "eval"
     for run in plan.df_runs:
         cache = eval_dir / f"df_{method_slug(run.method)}_{run.dir.name}.csv"
-        rows += _cached_rows(cache, run.checkpoint, lambda run=run: evaluate_df_checkpoint(
-            run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(dev),
-            judges=judges))
+        rows += _cached_rows(cache, [run.checkpoint, newest_judge],
+                             lambda run=run: evaluate_df_checkpoint(
+                                 run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays],
+                                 device=str(dev), judges=judges))
     for run, snr, book_dir in qf_dirs:
         if not settings:
             continue
         cache = eval_dir / f"qf_{method_slug(run.method)}_snr{snr:g}.csv"
-        newest = max(book_dir.glob("qf_*.safetensors"), key=lambda p: p.stat().st_mtime)
-        rows += _cached_rows(cache, newest, lambda run=run, book_dir=book_dir:
+        books = list(book_dir.glob("qf_*.safetensors"))
+        rows += _cached_rows(cache, [*books, newest_judge], lambda run=run, book_dir=book_dir:
                              evaluate_qf_checkpoint(run.checkpoint, book_dir, device=str(dev),
                                                     judges=judges))
     if cfg.sweep.separation:
         cache = eval_dir / "separation.csv"
-        rows += _cached_rows(cache, plan.dhd_checkpoint,
+        rows += _cached_rows(cache, [newest_judge],
                              lambda: separation_rows(cfg, judges, dev, cfg.eval.seed))
     results = write_results(rows, out / "results.csv")
 
     # 5. figures and report
     log.info("[5/5] figures and report")
-    figures = draw_figures(read_results(results), out)
+    figures = draw_figures(read_results(results), out, cfg.sweep.figure_snr_db or None)
     report = write_report(plan, read_results(results), figures, dhd_result, out,
                           time.perf_counter() - started, estimate)
     log.info("done in %s: %s, %s, %s", _fmt_duration(time.perf_counter() - started), results,

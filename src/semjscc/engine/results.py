@@ -14,9 +14,12 @@ from ..checkpoint import atomic_write
 # any extra ones; a value that cannot be computed (e.g. LPIPS without the AlexNet weights)
 # is an empty cell.
 RESULT_COLUMNS = [
-    "method", "protocol", "channel", "equalization", "k_factor", "relays", "snr_db",
-    "hop_snr_db", "n_q", "bits", "bpp", "k", "realized_cr",
+    "method", "protocol", "channel", "equalization", "k_factor", "relays", "shared_codec",
+    "snr_db", "hop_snr_db", "n_q", "bits", "bpp", "k", "realized_cr",
     "psnr", "ms_ssim", "lpips", "hash_cos", "hash_bit_agreement", "map", "map_clean",
+    "hash_cos_indep", "hash_bit_agreement_indep", "map_indep", "map_clean_indep",
+    "hash_cos_xarch", "hash_bit_agreement_xarch", "map_xarch", "map_clean_xarch",
+    "accuracy", "label_agreement",
     "n_images", "seed", "train_relays", "train_snr_db", "checkpoint",
 ]
 
@@ -47,6 +50,8 @@ def write_results(rows: list[dict[str, Any]], path: str | Path,
 def _parse(value: str) -> Any:
     if value == "":
         return None
+    if value in ("True", "False"):
+        return value == "True"
     try:
         number = float(value)
     except ValueError:

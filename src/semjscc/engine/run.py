@@ -26,7 +26,8 @@ from ..config import ConfigError, save_config, to_dict
 from .seed import collect_rng_states, restore_rng_states
 
 # Keys that may change between a run and its resumption.
-RESUMABLE_KEYS = {"train.epochs", "train.device", "data.num_workers", "dhd.epochs"}
+RESUMABLE_KEYS = {"train.epochs", "train.device", "data.num_workers", "dhd.epochs", "task.epochs",
+                  "task.finetune_epochs"}
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ..metrics.retrieval import mean_average_precision, to_codes
 from ..models import DHD, create_dhd
 from ..progress import progress
 from ..semantics import compute_hashes, dhd_augmentation
-from .distributed import all_reduce_sum, memory_format, training_session
+from .distributed import all_reduce_sum, memory_format, per_process_batch, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -72,7 +72,8 @@ def train_dhd(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             device, memory_format=fmt)
         dataset = build_dataset(cfg.data, "train")
         sampler = EpochSampler(len(dataset), None, cfg.seed, dist.rank, dist.world_size)
-        loader = make_loader(dataset, cfg.dhd.batch_size, shuffle=True, seed=cfg.seed,
+        batch = per_process_batch(cfg.dhd.batch_size, dist, "dhd.batch_size")
+        loader = make_loader(dataset, batch, shuffle=True, seed=cfg.seed,
                              drop_last=True, num_workers=cfg.data.num_workers, sampler=sampler)
         if len(loader) == 0:
             raise DataError(f"the train split has {len(dataset)} images, fewer than "

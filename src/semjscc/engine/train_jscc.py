@@ -23,9 +23,10 @@ from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
 from ..errors import CheckpointError, ConfigError
 from ..losses import WeightedLoss, build_loss
-from ..models import JSCCModel, MultiHopDF, create_model
+from ..models import JSCCModel, MultiHopDF
+from ..models.multihop import HopCodecs, create_codecs
 from ..progress import progress
-from .distributed import DistInfo, memory_format, training_session
+from .distributed import DistInfo, memory_format, per_process_batch, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -47,9 +48,12 @@ def _loader(cfg: Config, split: str, batch_size: int, train: bool, dist: DistInf
                        num_workers=cfg.data.num_workers, sampler=sampler)
 
 
-def warm_start(model: JSCCModel, path: str | Path) -> None:
-    """Load the DeepJSCC weights of checkpoint ``path`` into ``model`` (same sizes)."""
+def warm_start(model: JSCCModel | HopCodecs, path: str | Path) -> None:
+    """Load the DeepJSCC weights of checkpoint ``path`` into ``model`` (same sizes); a shared
+    pair's weights go into every pair of per-hop codecs."""
     state = load_checkpoint(path, kind="deepjscc")["model"]
+    if isinstance(model, HopCodecs) and not any(k.startswith("0.") for k in state):
+        state = {f"{i}.{k}": v for i in range(len(model)) for k, v in state.items()}
     expected = model.state_dict()
     mismatched = [k for k, v in expected.items() if k not in state or state[k].shape != v.shape]
     if mismatched or set(state) - set(expected):
@@ -74,14 +78,32 @@ def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
                                   for _ in hop_snrs_db]
 
 
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
+                   steps_per_epoch: int) -> tuple[torch.optim.lr_scheduler.LRScheduler, bool]:
+    """The learning-rate schedule of ``train.schedule`` and whether it steps per batch:
+    ``decay`` (lr ← lr_decay·lr after every epoch, the paper's) or ``onecycle`` (PyTorch's
+    OneCycleLR over all batches, peak ``train.lr``: warm-up then cosine annealing)."""
+    if cfg.schedule == "decay":
+        decay = cfg.lr_decay
+        return torch.optim.lr_scheduler.MultiplicativeLR(optimizer, lambda _: decay), False
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=max(1, cfg.epochs * steps_per_epoch),
+            pct_start=0.15), True
+    raise ConfigError(f"train.schedule={cfg.schedule!r}: choose decay or onecycle")
+
+
 def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sampler: SNRSampler,
               device: torch.device, dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
               generator: torch.Generator | None = None, desc: str = "",
-              fmt: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given. ``snr_sampler(B, device)``
-    gives the hop SNRs of a batch. Returns image-weighted means of the objective's terms
-    plus ``psnr`` (per image, output clamped to [0, 1]) and ``images``, synchronised over
-    DDP processes through torchmetrics."""
+              fmt: torch.memory_format = torch.contiguous_format,
+              batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+              ) -> dict[str, float]:
+    """One pass over ``loader``; trains when ``optimizer`` is given (stepping
+    ``batch_scheduler`` after every batch). ``snr_sampler(B, device)`` gives the hop SNRs of
+    a batch. Returns image-weighted means of the objective's terms plus ``psnr`` (per image,
+    output clamped to [0, 1]) and ``images``, synchronised over DDP processes through
+    torchmetrics."""
     training = optimizer is not None
     link.train(training)
     means: dict[str, MeanMetric] = {}
@@ -97,6 +119,8 @@ def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sample
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             optimizer.step()
+            if batch_scheduler is not None:
+                batch_scheduler.step()
         with torch.no_grad():
             err = (out["x_hat"].detach().clamp(0, 1) - x).pow(2).flatten(1).mean(1)
             values = {k: v.detach() for k, v in terms.items()}
@@ -119,11 +143,13 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         relays = cfg.link.relays
         hop_snrs = cfg.link.hop_snrs_db()
         train_snrs = make_snr_sampler(cfg.train, hop_snrs)
-        train_loader = _loader(cfg, "train", cfg.train.batch_size_for(relays), True, dist)
+        batch = per_process_batch(cfg.train.batch_size_for(relays), dist, "train.batch_size")
+        train_loader = _loader(cfg, "train", batch, True, dist)
         val_loader = _loader(cfg, "val", cfg.train.eval_batch_size, False, dist)
 
         fmt = memory_format(cfg.train.channels_last)
-        model = create_model(cfg.model).to(device, memory_format=fmt)
+        model = create_codecs(cfg.model, relays, cfg.link.shared_codec).to(
+            device, memory_format=fmt)
         if cfg.train.init_from and not resume:
             warm_start(model, cfg.train.init_from)
         link: torch.nn.Module = MultiHopDF(model, build_channel(cfg.link.channel),
@@ -134,8 +160,7 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         objective = build_loss(cfg, device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
                                      weight_decay=cfg.train.weight_decay)
-        decay = cfg.train.lr_decay
-        scheduler = torch.optim.lr_scheduler.MultiplicativeLR(optimizer, lambda _: decay)
+        scheduler, per_batch = make_scheduler(optimizer, cfg.train, len(train_loader))
         run.restore(model, optimizer, scheduler)
 
         val_gen = torch.Generator(device=device)
@@ -144,14 +169,15 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
-                           desc=f"epoch {epoch}/{cfg.train.epochs} train",
-                           fmt=fmt)
+                           desc=f"epoch {epoch}/{cfg.train.epochs} train", fmt=fmt,
+                           batch_scheduler=scheduler if per_batch else None)
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
                            generator=val_gen, desc=f"epoch {epoch} val",
                            fmt=fmt)
-            scheduler.step()
+            if not per_batch:
+                scheduler.step()
             images = tr.pop("images")
             va.pop("images")
             row = {"lr": lr, **{f"train_{k}": v for k, v in tr.items()},

@@ -1,11 +1,18 @@
 """Metrics as torchmetrics objects (with ``higher_is_better``): image quality (PSNR,
 MS-SSIM, LPIPS), hash alignment and Hamming-ranking retrieval mAP."""
 
+from .classification import (
+    LabelAgreement,
+    TopLabelAccuracy,
+    classification_metrics,
+    confusion_matrix,
+)
 from .hashing import HammingMAP, HashBitAgreement, HashCosine
 from .image import image_metrics, ms_ssim_betas
 from .lpips import LPIPS, LPIPSMetric, load_lpips, lpips_available
 from .retrieval import hamming_distance, mean_average_precision, to_codes
 
 __all__ = ["HammingMAP", "HashBitAgreement", "HashCosine", "LPIPS", "LPIPSMetric",
+           "LabelAgreement", "TopLabelAccuracy", "classification_metrics", "confusion_matrix",
            "hamming_distance", "image_metrics", "load_lpips", "lpips_available",
            "mean_average_precision", "ms_ssim_betas", "to_codes"]

@@ -18,27 +18,28 @@ from .retrieval import mean_average_precision, to_codes
 
 
 class _MeanPerImage(Metric):
-    """Mean over images of a per-image score (sum and count states, reduced by sum)."""
+    """Mean over images of a per-image score (sum and count states, reduced by sum). The
+    state names carry the class name, so that a ``MetricCollection`` never merges two
+    different scores into one compute group when their first values happen to agree."""
 
     full_state_update = False
-    total: Tensor
-    count: Tensor
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("count", torch.tensor(0), dist_reduce_fx="sum")
+        self._total, self._count = f"{type(self).__name__}_total", f"{type(self).__name__}_count"
+        self.add_state(self._total, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state(self._count, torch.tensor(0), dist_reduce_fx="sum")
 
     def score(self, preds: Tensor, target: Tensor) -> Tensor:
         raise NotImplementedError
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         scores = self.score(preds.float(), target.float())
-        self.total += scores.sum().double()
-        self.count += scores.numel()
+        setattr(self, self._total, getattr(self, self._total) + scores.sum().double())
+        setattr(self, self._count, getattr(self, self._count) + scores.numel())
 
     def compute(self) -> Tensor:
-        return (self.total / self.count).float()
+        return (getattr(self, self._total) / getattr(self, self._count)).float()
 
 
 class HashBitAgreement(_MeanPerImage):

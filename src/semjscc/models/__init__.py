@@ -6,8 +6,9 @@ carry them over channels (DF, QF), the DHD hashing network, backbones, and loadi
 
 from __future__ import annotations
 
-from . import backbones, yilmaz2023  # noqa: F401  (registration)
+from . import backbones, classifiers, yilmaz2023  # noqa: F401  (registration)
 from .base import JSCCModel
+from .classifiers import Classifier, create_classifier
 from .dhd import DHD, create_dhd
 from .link import channel_output, hop, pad_to_multiple
 from .loading import create_model, load
@@ -18,12 +19,14 @@ from .yilmaz2023 import Yilmaz2023DeepJSCC
 
 __all__ = [
     "DHD",
+    "Classifier",
     "JSCCModel",
     "MultiHopDF",
     "QuantizeForward",
     "WeightsError",
     "Yilmaz2023DeepJSCC",
     "channel_output",
+    "create_classifier",
     "create_dhd",
     "create_model",
     "hop",

@@ -10,6 +10,7 @@ after the weights are loaded, so torchvision's files load strictly.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 import torchvision.models as tvm
 from timm.models.resnet import BasicBlock
@@ -61,15 +62,17 @@ def alexnet(weights: WeightsSpec = None) -> nn.Module:
 
 
 def narrow_resnet(width: int = 32, num_classes: int = 0, small_input: bool = True) -> TimmResNet:
-    """timm ResNet with one BasicBlock per stage, channels (w, 2w, 4w, 8w) and a deep stem of
-    three 3×3 convolutions (w/2, w/2, w); the stem's stride 2 and max-pool are dropped with
-    ``small_input`` (for ~32 px images). ``num_classes=0``: pooled (B, 8w) features."""
+    """timm ResNet with one BasicBlock per stage and channels (w, 2w, 4w, 8w). Its stem is a
+    single 3×3 stride-1 convolution without max-pool with ``small_input`` (for ~32 px
+    images), else timm's deep stem (three 3×3 convolutions, w/2, w/2, w, stride 2, then a
+    max-pool). ``num_classes=0``: pooled (B, 8w) features."""
     if width < 2 or width % 2:
         raise ValueError(f"width must be an even number >= 2, got {width}")
     model = TimmResNet(BasicBlock, (1, 1, 1, 1), num_classes=num_classes, stem_type="deep",
-                       stem_width=width // 2, channels=(width, 2 * width, 4 * width, 8 * width))
+                       stem_width=width // 2, channels=(width, 2 * width, 4 * width, 8 * width),
+                       zero_init_last=False)
     if small_input:
-        model.conv1[0].stride = (1, 1)
+        model.conv1 = nn.Conv2d(3, width, 3, stride=1, padding=1, bias=False)
         model.maxpool = nn.Identity()
     return model
 
@@ -81,4 +84,33 @@ def resnet_tiny(weights: WeightsSpec = None, width: int = 32) -> nn.Module:
         raise WeightsError("resnet-tiny has no ImageNet weights; fix: use pretrained: none")
     model = narrow_resnet(width)
     model.feature_dim = model.num_features  # type: ignore[assignment]
+    return model
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                         nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+
+
+def plain_convnet(width: int = 32, num_classes: int = 0) -> nn.Sequential:
+    """Plain VGG-style CNN: blocks ``block1..3`` of width w, 2w, 4w, each two conv-BN-ReLU
+    and a max-pool, then global average pooling and ``fc`` (an identity for
+    ``num_classes=0``: pooled (B, 4w) features). No residual connections: a genuinely
+    different architecture from the ResNets, for independent judges."""
+    return nn.Sequential(OrderedDict([
+        ("block1", _conv_block(3, width)), ("block2", _conv_block(width, 2 * width)),
+        ("block3", _conv_block(2 * width, 4 * width)), ("pool", nn.AdaptiveAvgPool2d(1)),
+        ("flatten", nn.Flatten()),
+        ("fc", nn.Linear(4 * width, num_classes) if num_classes else nn.Identity())]))
+
+
+@BACKBONES.register("convnet-tiny")
+def convnet_tiny(weights: WeightsSpec = None, width: int = 32) -> nn.Module:
+    """:func:`plain_convnet` features, from scratch: (B, 4·width)."""
+    if weights is not None and str(weights).lower() != "none":
+        raise WeightsError("convnet-tiny has no ImageNet weights; fix: use pretrained: none")
+    model = plain_convnet(width)
+    model.feature_dim = 4 * width  # type: ignore[assignment]
     return model

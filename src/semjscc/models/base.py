@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
 
 from torch import Tensor, nn
 
@@ -68,7 +67,23 @@ class JSCCModel(nn.Module):
         return f"num_latent={self.num_latent}, bandwidth_ratio={self.bandwidth_ratio()}"
 
 
-def model_summary(model: JSCCModel, height: int, width: int) -> dict[str, Any]:
-    """k and ρ of ``model`` for images of ``height`` × ``width`` (for results and reports)."""
-    return {"k": model.num_symbols(height, width),
-            "realized_cr": float(model.bandwidth_ratio())}
+class HopCodecs(nn.ModuleList):
+    """r + 1 independent DeepJSCC pairs, pair i serving hop i (state_dict keys ``i.*``)."""
+
+    @property
+    def downsampling_factor(self) -> int:
+        return self[0].downsampling_factor
+
+    def num_symbols(self, height: int, width: int) -> int:
+        """k per image and hop (every pair has the same rate)."""
+        return self[0].num_symbols(height, width)
+
+    def bandwidth_ratio(self) -> Fraction:
+        return self[0].bandwidth_ratio()
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, Tensor], model_cls: type[JSCCModel]) -> HopCodecs:
+        """Pairs rebuilt with ``model_cls.from_state_dict`` from the ``i.``-prefixed keys."""
+        hops = sorted({int(k.split(".", 1)[0]) for k in state})
+        return cls([model_cls.from_state_dict({k.split(".", 1)[1]: v for k, v in state.items()
+                                               if k.startswith(f"{i}.")}) for i in hops])

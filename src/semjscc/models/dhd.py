@@ -74,10 +74,12 @@ def create_dhd(cfg: DHDConfig, num_classes: int, pretrained: bool = True) -> DHD
 
 def dhd_from_state_dict(state: Mapping[str, Tensor], cfg: DHDConfig) -> DHD:
     """A DHD rebuilt from its weights: bits and classes from the head's proxies, the
-    backbone architecture from ``cfg.backbone`` (and resnet-tiny's width from layer1)."""
+    backbone architecture from ``cfg.backbone`` (and a narrow backbone's width from its first
+    block)."""
     num_classes, _ = state["head.proxies"].shape
-    tiny = cfg.backbone == "resnet-tiny"
-    width = state["backbone.layer1.0.conv1.weight"].shape[0] if tiny else None
+    width = {"resnet-tiny": "backbone.layer1.0.conv1.weight",
+             "convnet-tiny": "backbone.block1.0.weight"}.get(cfg.backbone)
+    width = state[width].shape[0] if width else None
     sized = dataclasses.replace(cfg, width=width, num_bits=state["head.fc.weight"].shape[0])
     model = create_dhd(sized, num_classes, pretrained=False)
     model.load_state_dict(dict(state))

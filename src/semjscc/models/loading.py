@@ -11,6 +11,7 @@ from ..checkpoint import load_checkpoint
 from ..config import Config, ModelConfig, load_config
 from ..registry import MODELS
 from .base import JSCCModel
+from .classifiers import classifier_from_state_dict
 from .dhd import dhd_from_state_dict
 
 
@@ -25,13 +26,16 @@ def load(path: str | Path, overrides: list[str] | None = None,
 
     The sizes come from the weights (``from_state_dict``), the architecture names from the
     embedded config with ``overrides`` (``key=value``) applied first; ``kind`` (deepjscc,
-    dhd) makes a checkpoint of another kind an error. A DHD is returned frozen.
+    dhd, classifier) makes a checkpoint of another kind an error. A DHD or a classifier is
+    returned frozen.
     """
     ckpt = load_checkpoint(path, kind=kind)
     cfg = load_config(None, overrides, base=ckpt["config"])
     state = ckpt["model"]
     if ckpt["kind"] == "dhd":
         model: nn.Module = dhd_from_state_dict(state, cfg.dhd).requires_grad_(False)
+    elif ckpt["kind"] == "classifier":
+        model = classifier_from_state_dict(state, cfg.task).requires_grad_(False)
     else:
         model = MODELS.get(cfg.model.name).from_state_dict(state)
     return model.to(device).eval(), cfg

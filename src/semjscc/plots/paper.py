@@ -18,25 +18,42 @@ def quality_metrics(rows: list[dict[str, Any]]) -> list[str]:
     return ["lpips", "psnr"] if any(r.get("lpips") is not None for r in rows) else ["psnr", "ms_ssim"]
 
 
-def draw_figures(rows: list[dict[str, Any]], out: str | Path) -> list[Path]:
-    """Write fig2_df.png, fig3_qf.png and semantic.png (those with data) into ``out``."""
+def filled(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
+    """The columns of ``columns`` that hold at least one value in ``rows``."""
+    return [c for c in columns if any(r.get(c) is not None for r in rows)]
+
+
+def draw_figures(rows: list[dict[str, Any]], out: str | Path,
+                 snr_db: list[float] | None = None) -> list[Path]:
+    """Write fig2_df.png, fig3_qf.png, snr.png and semantic.png (those with data) into
+    ``out``; ``snr_db`` limits the SNRs drawn as line styles in the relay figures. Columns
+    without any value (e.g. LPIPS without its weights) are left out."""
     out = Path(out)
     quality = quality_metrics(rows)
-    df = [r for r in rows if r.get("protocol") in ("df", "separation")]
+    shown = [r for r in rows if snr_db is None or r.get("snr_db") in snr_db]
+    shared = [r for r in rows if r.get("protocol") == "df" and r.get("shared_codec") is not False]
+    df = [r for r in shown if r.get("protocol") == "separation"
+          or (r.get("protocol") == "df" and r.get("shared_codec") is not False)]
     qf = [r for r in rows if r.get("protocol") == "qf"]
-    semantic = [r for r in rows if r.get("protocol") == "df" and r.get("hash_bit_agreement") is not None]
+    semantic = [r for r in df if r.get("protocol") == "df"]
+    judged = filled(semantic, ["hash_bit_agreement", "map", "hash_bit_agreement_indep",
+                               "hash_bit_agreement_xarch", "label_agreement"])
     specs = [
-        ("fig2_df.png", df, "relays", quality,
+        ("fig2_df.png", df, "relays", quality, "snr_db",
          "DF multi-hop relaying (separation: ideal capacity-achieving digital links)"),
-        ("fig3_qf.png", qf, "bpp", quality, "QF relaying: K-means quantised channel outputs"),
-        ("semantic.png", semantic, "relays", ["hash_bit_agreement", "map"],
-         "Semantic alignment through the frozen DHD"),
+        ("fig3_qf.png", qf, "bpp", quality, "snr_db",
+         "QF relaying: K-means quantised channel outputs"),
+        ("snr.png", shared, "snr_db", quality, "relays",
+         "Graceful degradation: quality against the SNR of every hop"),
+        ("semantic.png", semantic, "relays", judged, "snr_db",
+         "Semantic alignment: the training DHD and the independent judges"),
     ]
     written = []
-    for name, subset, x, ys, title in specs:
-        if not subset:
+    for name, subset, x, ys, style, title in specs:
+        ys = filled(subset, ys)
+        if not subset or not ys:
             continue
-        fig = figure_of(subset, x, ys, hue="method", style="snr_db", title=title)
+        fig = figure_of(subset, x, ys, hue="method", style=style, title=title)
         fig.savefig(out / name, dpi=150)
         written.append(out / name)
     return written

@@ -1,0 +1,33 @@
+"""A per-process memo of procedurally rendered images (the synthetic kinds)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+CACHE_BYTES = 1 << 30  # splits up to this size keep their rendered pixels in memory
+
+
+class RenderCache:
+    """``cache[index]`` renders image ``index`` once with ``render`` and keeps it when the
+    whole split (``count`` images of ``shape`` and ``dtype``) fits in ``max_bytes``.
+
+    Rendering is a pure function of the index, so a cached image equals a fresh render
+    bit for bit; every DataLoader worker process holds its own cache.
+    """
+
+    def __init__(self, count: int, shape: tuple[int, ...], dtype: np.dtype | type,
+                 render: Callable[[int], np.ndarray], max_bytes: int = CACHE_BYTES) -> None:
+        self.render = render
+        fits = count * int(np.prod(shape)) * np.dtype(dtype).itemsize <= max_bytes
+        self._images = np.zeros((count, *shape), dtype) if fits else None
+        self._done = np.zeros(count, dtype=bool)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if self._images is None:
+            return self.render(index)
+        if not self._done[index]:
+            self._images[index] = self.render(index)
+            self._done[index] = True
+        return self._images[index]
