@@ -184,3 +184,21 @@ def test_models_load_needs_no_dataset_and_eval_uses_trained_hop_snrs(tmp_path, m
     over = evaluate_df_checkpoint(run / "best.pt", relays=[2], snr_db=[5.0],
                                   overrides=["link.channel={name: rayleigh}"])
     assert over[0]["channel"] == "rayleigh" and over[0]["hop_snr_db"] == "5/5/5"
+
+
+def test_one_pair_per_hop_trains_loads_and_evaluates(tmp_path, micro_overrides):
+    from semjscc.models import load
+    from semjscc.models.base import HopCodecs
+
+    cfg = load_config("tiny/df", micro_overrides + ["link.shared_codec=false", "train.epochs=1",
+                                                    "eval.snr_db=[]"])
+    run = train_jscc(cfg, tmp_path / "run")
+    state = _weights(run / "best.pt")
+    assert {k.split(".", 1)[0] for k in state} == {"0", "1"}  # relays=1: two pairs
+    model, _ = load(run / "best.pt")
+    assert isinstance(model, HopCodecs) and len(model) == 2
+    assert not torch.equal(state["0.encoder.0.conv1.weight"], state["1.encoder.0.conv1.weight"])
+    rows = evaluate_df_checkpoint(run / "best.pt")
+    assert rows[0]["shared_codec"] is False and rows[0]["relays"] == 1
+    with pytest.raises(ConfigError, match="cannot serve 2; evaluate it at --relays 1"):
+        evaluate_df_checkpoint(run / "best.pt", relays=[2], snr_db=[0.0])

@@ -67,3 +67,20 @@ def test_collection_never_merges_different_scores() -> None:
     out = collection.compute()
     assert out["agree"].item() == pytest.approx((1 + 1 + 0.5) / 3)
     assert out["cos"].item() == pytest.approx((1 + 1 + 0) / 3, abs=1e-6)
+
+
+def test_gray_ssim_is_ssim_of_the_bt601_luma() -> None:
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    from semjscc.metrics import reconstruction_metrics
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(3, 3, 32, 32, generator=g), torch.rand(3, 3, 32, 32, generator=g)
+    out = reconstruction_metrics(32)(y, x)
+    luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    expected = ssim((y * luma).sum(1, keepdim=True), (x * luma).sum(1, keepdim=True),
+                    data_range=1.0)
+    assert out["ssim_gray"].item() == pytest.approx(expected.item(), abs=1e-6)
+    assert out["ssim"].item() == pytest.approx(ssim(y, x, data_range=1.0).item(), abs=1e-6)
+    assert set(out) == {"psnr", "ssim", "ssim_gray", "ms_ssim"}
+    assert "ms_ssim" not in reconstruction_metrics(8)  # too small: left out

@@ -10,7 +10,7 @@ import semjscc
 ROOT = Path(semjscc.__file__).parent
 # Lowest first; a module may import its own layer and the layers below it.
 LAYERS = [
-    {"errors", "config", "registry", "checkpoint", "progress"},
+    {"errors", "files", "config", "registry", "checkpoint", "progress"},
     {"channels", "semloss"},
     {"models"},
     {"metrics"},

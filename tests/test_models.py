@@ -124,3 +124,36 @@ def test_from_state_dict_reads_the_sizes_from_the_weights():
     assert (rebuilt.num_features, rebuilt.num_latent) == (24, 12)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
                                                  rebuilt.state_dict().values()))
+
+
+@pytest.mark.parametrize("ratio, c, realised", [("1/4", 12, "1/4"), ("1/6", 8, "1/6"),
+                                                ("1/12", 4, "1/12"), ("1/20", 2, "1/24"),
+                                                ("1/40", 1, "1/48")])
+def test_bourtsoulatze_ratio_and_parameter_count(ratio: str, c: int, realised: str):
+    from fractions import Fraction
+
+    from semjscc.models import Bourtsoulatze2019DJSCC
+
+    model = create_model(ModelConfig(name="bourtsoulatze2019-djscc", bandwidth_ratio=ratio))
+    assert isinstance(model, Bourtsoulatze2019DJSCC) and model.num_latent == 2 * c
+    assert model.bandwidth_ratio() == Fraction(realised)
+    assert model.num_symbols(64, 64) == c * 16 * 16
+    conv = lambda i, o: i * o * 25 + o  # noqa: E731  (5x5 kernel + bias)
+    encoder = conv(3, 16) + conv(16, 32) + 2 * conv(32, 32) + conv(32, 2 * c) + 5  # 5 PReLU
+    decoder = conv(2 * c, 32) + 2 * conv(32, 32) + conv(32, 16) + conv(16, 3) + 4
+    assert num_parameters(model.encoder) == encoder
+    assert num_parameters(model.decoder) == decoder
+    x = torch.rand(2, 3, 64, 64)
+    z = model.encode(x, torch.zeros(2))
+    assert z.shape == (2, 2 * c, 16, 16)
+    out = model.decode(z, torch.zeros(2))
+    assert out.shape == x.shape and 0 < out.min() and out.max() < 1  # sigmoid
+    rebuilt = Bourtsoulatze2019DJSCC.from_state_dict(model.state_dict())
+    assert rebuilt.num_latent == 2 * c
+
+
+def test_bourtsoulatze_rejects_too_small_ratio_and_a_width():
+    with pytest.raises(ConfigError, match="smallest ratio this model realises is 1/48"):
+        create_model(ModelConfig(name="bourtsoulatze2019-djscc", bandwidth_ratio="1/60"))
+    with pytest.raises(ConfigError, match="fixed widths"):
+        create_model(ModelConfig(name="bourtsoulatze2019-djscc", num_features=32))

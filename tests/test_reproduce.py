@@ -60,8 +60,9 @@ def test_outputs(reproduction):
     assert next(csv.reader((out / "results.csv").open()))[:len(RESULT_COLUMNS)] == RESULT_COLUMNS
     assert all(r["lpips"] == "" for r in rows)  # no AlexNet weights: empty, but present
     qf = [r for r in rows if r["protocol"] == "qf"]
+    # QF codebooks only at sweep.qf_snr_db (the preset's 0 dB)
     assert {(r["method"], r["snr_db"], r["bpp"]) for r in qf} == {
-        (m, s, b) for m in ("mse", "mse+dhd") for s in ("0", "-5") for b in ("1", "2")}
+        (m, "0", b) for m in ("mse", "mse+dhd") for b in ("1", "2")}
     sep = [r for r in rows if r["protocol"] == "separation"]
     assert {r["relays"] for r in sep} == {"0", "1"}
     # 16x16 images, k = 128 symbols: no WebP file is that small -> reported, not hidden
@@ -86,8 +87,8 @@ def test_rerun_skips_finished_parts(reproduction, capsys):
     assert main(_args(reproduction)) == 0
     log = capsys.readouterr().err
     assert "DHD: finished, skipped" in log
-    # DHD, 3 judges, DF models, codebooks
-    assert log.count("finished, skipped") == 1 + 3 + 4 + 4
+    # DHD, 3 judges, DF models, codebooks (two methods at one QF SNR)
+    assert log.count("finished, skipped") == 1 + 3 + 4 + 2
     assert {p: p.stat().st_mtime for p in reproduction.rglob("*.pt")} == mtimes
     assert (reproduction / "results.csv").read_text() == before
 

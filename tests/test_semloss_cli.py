@@ -15,7 +15,7 @@ import yaml
 
 from semjscc.cli import ArgumentParser, build_parser, main
 from semjscc.cli import semloss as cli
-from semjscc.errors import ConfigError
+from semjscc.errors import ConfigError, SemjsccError
 from semjscc.semloss import FittedFamily, SemanticLossModel
 
 U1 = FittedFamily("U1", {"M_min": 0.1, "a0": 0.95, "a1": 0.5, "a2": 15.0, "b0": -6.0,
@@ -185,7 +185,7 @@ def test_fit_errors_are_one_line_and_write_nothing(tmp_path, case):
 
 
 def test_missing_files_are_one_line_errors(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(SemjsccError, match="does not exist"):
         cli.run_fit(parse(["fit-semloss", str(tmp_path / "none.csv"), "--metric", "accuracy",
                            "--out", str(tmp_path / "o")]))
     with pytest.raises(ConfigError, match="model file .* does not exist"):

@@ -9,6 +9,12 @@ The pieces a notebook needs are importable from here::
 
 __version__ = "0.2.0"
 
+import warnings  # noqa: E402
+
+# An optional dependency of CompressAI (present with the test extra) warns on import.
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
+                        category=FutureWarning)
+
 from .channels import AWGN, Rayleigh, Rician, build_channel  # noqa: E402
 from .channels.quantize import Codebook  # noqa: E402
 from .config import Config, ModelConfig, load_config  # noqa: E402

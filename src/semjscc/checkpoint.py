@@ -14,9 +14,7 @@ Reading validates the structure, so a truncated, foreign or hand-made file is on
 
 from __future__ import annotations
 
-import os
 import platform
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from torch import Tensor
 
 from . import __version__
 from .errors import CheckpointError
+from .files import atomic_write
 
 # 2: CompressAI layer names and channel/loss sections in the config.
 FORMAT_VERSION = 2
@@ -35,24 +34,6 @@ KINDS = ("deepjscc", "dhd", "classifier")
 def versions() -> dict[str, str]:
     return {"semjscc": __version__, "torch": str(torch.__version__),
             "python": platform.python_version()}
-
-
-def atomic_write(path: str | Path, write: Any) -> Path:
-    """Call ``write(file_object)`` on a temporary file next to ``path``, flush, fsync and
-    rename it over ``path``: the file appears complete or not at all. Returns ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:

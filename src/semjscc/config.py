@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, TypeVar, Union
 import yaml
 
 from .errors import ConfigError
+from .files import write_text
 
 C = TypeVar("C")
 
@@ -104,8 +106,13 @@ class TrainConfig:
     epoch_images: int | None = None  # images per epoch: a fresh seeded subset (None = all)
     batch_size: Any = 32
     lr: float = 1e-4
-    schedule: str = "decay"  # decay: lr *= lr_decay per epoch (the paper's) | onecycle
+    # decay: lr *= lr_decay per epoch (the paper's) | onecycle | plateau: ReduceLROnPlateau on
+    # the validation loss (plateau_factor, plateau_patience), stopping once lr < min_lr
+    schedule: str = "decay"
     lr_decay: float = 0.95  # MultiplicativeLR factor per epoch (schedule: decay)
+    plateau_factor: float = 0.5
+    plateau_patience: int = 15
+    min_lr: float = 0.0  # schedule plateau: training stops when the lr falls below this
     weight_decay: float = 0.0
     init_from: str | None = None  # warm start: DeepJSCC weights of another checkpoint
     # SNR-adaptive training: each image's SNR on each hop drawn from U[lo, hi] dB instead of
@@ -152,9 +159,9 @@ class SweepConfig:
     # [lo, hi] = snr_adaptive_range, or [min, max] of snr_db when that is empty
     snr_adaptive: bool = False
     snr_adaptive_range: list[float] = field(default_factory=list)
-    # r > 0 models start from the same method's r = 0 model and train warm_start_epochs
+    # r > 0 models start from the same method's r = 0 model, with these --set overrides
     warm_start: bool = False
-    warm_start_epochs: int = 1
+    warm_start_set: list[str] = field(default_factory=lambda: ["train.epochs=1"])
     qf: list[str] = field(default_factory=lambda: list(PAPER_QF_SETTINGS))
     qf_snr_db: list[float] = field(default_factory=list)  # empty: every SNR of snr_db
     figure_snr_db: list[float] = field(default_factory=list)  # SNRs drawn in the relay figures
@@ -228,8 +235,30 @@ class JudgeConfig:
 
 
 @dataclass
+class EOConfig:
+    """The Earth-observation sweep (unified semantic-loss model, seed 001): one DJSCC per
+    channel × compression ratio (× SNR, unless SNR-adaptive), evaluated for reconstruction and
+    task quality over ratio × SNR, then fitted and used for allocation."""
+
+    channels: list[dict[str, Any]] = field(default_factory=lambda: [{"name": "awgn"}])
+    ratios: list[str] = field(default_factory=lambda: ["1/6", "1/12"])  # requested R = k/n
+    snr_db: list[float] = field(default_factory=lambda: [19.0, 13.0, 7.0, 4.0, 1.0])
+    snr_adaptive: bool = False  # one model per (channel, R) over snr_adaptive_range
+    snr_adaptive_range: list[float] = field(default_factory=list)  # empty: [min, max] of snr_db
+    protocols: list[str] = field(default_factory=lambda: ["mismatched", "matched"])
+    separation: list[str] = field(default_factory=lambda: ["jpeg2000", "webp", "avif"])
+    fit_metrics: list[str] = field(default_factory=lambda: [
+        "accuracy_mismatched", "accuracy_matched", "ssim", "psnr"])
+    fit_families: list[str] = field(default_factory=lambda: ["U1", "U2", "U3", "U4"])
+    users: dict[str, Any] = field(default_factory=dict)  # allocation example (users.yaml form)
+
+
+@dataclass
 class Config:
     name: str = "experiment"
+    # what `semjscc reproduce` runs: multihop-dhd (the core paper), eo-semloss (seed 001),
+    # importance (seed 002)
+    experiment: str = "multihop-dhd"
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -240,6 +269,7 @@ class Config:
     dhd: DHDConfig = field(default_factory=DHDConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     judges: JudgeConfig = field(default_factory=JudgeConfig)
+    eo: EOConfig = field(default_factory=EOConfig)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -419,6 +449,141 @@ def read_config_tree(spec: str | Path, _seen: tuple[str, ...] = ()) -> dict[str,
     return _deep_merge(merged, tree)
 
 
+# ---------------------------------------------------------------------------- validation
+
+MAX_RELAYS = 16
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _int_at_least(low: int) -> Any:
+    def check(v: Any) -> str | None:
+        if v is None:
+            return None
+        values = v if isinstance(v, list) else [v]
+        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= low for x in values):
+            return f"must be a whole number >= {low}"
+        return None
+    return check
+
+
+def _in_range(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Any:
+    def check(v: Any) -> str | None:
+        if v is None:
+            return None
+        ok = _number(v) and (v > low if low_open else v >= low) and \
+            (v < high if high_open else v <= high)
+        return None if ok else (f"must lie in {'(' if low_open else '['}{low:g}, {high:g}"
+                                f"{')' if high_open else ']'}")
+    return check
+
+
+def _positive(v: Any) -> str | None:
+    return None if v is None or (_number(v) and v > 0) else "must be a number > 0"
+
+
+def _range_pair(v: Any) -> str | None:
+    if v is None or v == []:
+        return None
+    if not (isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v) and v[0] <= v[1]):
+        return "must be [low, high] in dB with low <= high"
+    return None
+
+
+def _ratio(v: Any) -> str | None:
+    values = v if isinstance(v, list) else [v]
+    for item in values:
+        r = parse_ratio(item)
+        if not 0 < r <= 1:
+            return f"holds {item}: a compression ratio must lie in (0, 1]"
+    return None
+
+
+def _one_of(*choices: str) -> Any:
+    def check(v: Any) -> str | None:
+        return None if v in choices else f"is not valid; use one of {', '.join(choices)}"
+    return check
+
+
+def _crop_scale(v: Any) -> str | None:
+    ok = isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v) and \
+        0 < v[0] <= v[1] <= 1
+    return None if ok else "must be [low, high] area fractions with 0 < low <= high <= 1"
+
+
+def _relays(v: Any) -> str | None:
+    return _int_at_least(0)(v) or (
+        f"must be at most {MAX_RELAYS}" if max(v if isinstance(v, list) else [v], default=0)
+        > MAX_RELAYS else None)
+
+
+# dotted key -> check(value) returning what is wrong, or None
+RULES: dict[str, Any] = {
+    "data.image_size": _int_at_least(8), "data.num_workers": _int_at_least(0),
+    "data.val_fraction": _in_range(0, 1, high_open=True),
+    "data.test_fraction": _in_range(0, 1, high_open=True),
+    "data.on_bad_image": _one_of("skip", "error"),
+    "model.num_features": _int_at_least(2), "model.bandwidth_ratio": _ratio,
+    "link.relays": _relays,
+    "train.epochs": _int_at_least(1), "train.epoch_images": _int_at_least(1),
+    "train.batch_size": _int_at_least(1), "train.eval_batch_size": _int_at_least(1),
+    "train.lr": _positive, "train.lr_decay": _in_range(0, 1, low_open=True),
+    "train.weight_decay": _in_range(0, math.inf), "train.snr_db_range": _range_pair,
+    "train.plateau_factor": _in_range(0, 1, low_open=True, high_open=True),
+    "train.plateau_patience": _int_at_least(0), "train.min_lr": _in_range(0, math.inf),
+    "eval.relays": _relays,
+    "dhd.width": _int_at_least(2), "dhd.num_bits": _int_at_least(1),
+    "dhd.crop_size": _int_at_least(1), "dhd.crop_scale": _crop_scale, "dhd.tau": _positive, "dhd.sigma": _positive,
+    "dhd.lambda_sdh": _in_range(0, math.inf), "dhd.lambda_bceq": _in_range(0, math.inf),
+    "dhd.teacher_strength": _in_range(0, math.inf),
+    "dhd.student_strength": _in_range(0, math.inf), "dhd.epochs": _int_at_least(1),
+    "dhd.batch_size": _int_at_least(1), "dhd.lr": _positive,
+    "dhd.backbone_lr_scale": _in_range(0, math.inf), "dhd.weight_decay": _in_range(0, math.inf),
+    "dhd.warmup_epochs": _int_at_least(0), "dhd.top_k": _int_at_least(1),
+    "task.width": _int_at_least(1), "task.input_size": _int_at_least(8),
+    "task.epochs": _int_at_least(1), "task.batch_size": _int_at_least(1), "task.lr": _positive,
+    "task.weight_decay": _in_range(0, math.inf), "task.step_size": _int_at_least(1),
+    "task.gamma": _in_range(0, 1, low_open=True), "task.finetune_epochs": _int_at_least(1),
+    "sweep.relays": _relays, "sweep.per_hop_codecs": _relays,
+    "sweep.snr_adaptive_range": _range_pair, "sweep.qf_max_blocks": _int_at_least(1),
+    "judges.dhd_epochs": _int_at_least(1), "judges.dhd_width": _int_at_least(2),
+    "eo.ratios": _ratio, "eo.snr_adaptive_range": _range_pair,
+}
+
+
+def _non_finite(value: Any, key: str) -> str | None:
+    """The first dotted key under ``key`` holding a NaN or infinite number, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key
+    if isinstance(value, dict):
+        return next(filter(None, (_non_finite(v, f"{key}.{k}") for k, v in value.items())), None)
+    if isinstance(value, (list, tuple)):
+        return next(filter(None, (_non_finite(v, f"{key}[{i}]") for i, v in enumerate(value))),
+                    None)
+    return None
+
+
+def validate(cfg: Config) -> Config:
+    """Check every numeric field (finite, in range) before any work starts; one-line
+    ConfigError naming the key, its value and what it must be."""
+    tree = to_dict(cfg)
+    bad = _non_finite(tree, "config")
+    if bad:
+        raise ConfigError(f"{bad.removeprefix('config.')} is not a finite number; give a finite "
+                          "value")
+    flat: dict[str, Any] = {}
+    for section, values in tree.items():
+        if isinstance(values, dict):
+            flat.update({f"{section}.{k}": v for k, v in values.items()})
+    for key, check in RULES.items():
+        problem = check(flat[key])
+        if problem:
+            raise ConfigError(f"{key}={flat[key]!r} {problem}")
+    return cfg
+
+
 def load_config(
     spec: str | Path | None = None,
     overrides: list[str] | None = None,
@@ -433,7 +598,8 @@ def load_config(
     for text in overrides or []:
         key, value = parse_override(text)
         _set_path(tree, key, value)
-    return from_dict(cls, tree)
+    cfg = from_dict(cls, tree)
+    return validate(cfg) if isinstance(cfg, Config) else cfg
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
@@ -441,4 +607,4 @@ def config_from_dict(data: dict[str, Any]) -> Config:
 
 
 def save_config(cfg: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import Tensor
 
 from ..errors import ConfigError, SemjsccError
+from ..files import atomic_write
 
 
 class CodebookError(SemjsccError, ValueError):
@@ -97,7 +98,8 @@ class Codebook:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"n_q": str(self.n_q), "bits": repr(self.bits), "snr_db": repr(self.snr_db),
                 "meta": json.dumps(self.meta)}
-        save_file({"centres": self.centres.float().contiguous()}, str(path), metadata=meta)
+        data = save({"centres": self.centres.float().contiguous()}, metadata=meta)
+        atomic_write(path, lambda fh: fh.write(data))
         return path
 
     @classmethod

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..engine.authenticate import authenticate
 from ..engine.results import write_results
+from ..plots import save_figure
 from ..plots.roc import roc_figure
-from .common import float_list, int_list
+from .common import device_spec, in_file, out_dir, relay_list, snr_list
 
 log = logging.getLogger("semjscc")
 
@@ -20,14 +21,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="The sender's hash travels on a protected side channel; the receiver "
         "accepts a reconstruction when the Hamming distance of its hash is <= a threshold. "
         "Writes DIR/authentication.csv (FAR, FRR per threshold) and DIR/roc.png.")
-    p.add_argument("--dhd", required=True, help="DHD checkpoint (best.pt of train-dhd)")
-    p.add_argument("--checkpoint", action="append", required=True,
+    p.add_argument("--dhd", required=True, type=in_file, help="DHD checkpoint (best.pt of train-dhd)")
+    p.add_argument("--checkpoint", action="append", required=True, type=in_file,
                    help="DeepJSCC checkpoint; repeat to compare methods")
-    p.add_argument("--snr-db", type=float_list, default=None)
-    p.add_argument("--relays", type=int_list, default=None)
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--snr-db", type=snr_list, default=None, help="e.g. -10,0,10")
+    p.add_argument("--relays", type=relay_list, default=None, help="e.g. 0,1,2")
+    p.add_argument("--out", required=True, type=out_dir, help="output directory")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_spec)
     p.set_defaults(func=run)
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_results(rows, out / "authentication.csv")
-    roc_figure(rows).savefig(out / "roc.png", dpi=150)
+    save_figure(roc_figure(rows), out / "roc.png")
     print(f"{'method':>10} {'relays':>6} {'snr_db':>7} {'EER':>7} {'at t':>5} {'genuine':>8} {'impostor':>9}")
     for row in rows:
         if row["threshold"] == 0:

@@ -10,6 +10,7 @@ from ..config import load_config
 from ..engine.bench import bench_model, bench_qf, matmul_flops
 from ..engine.distributed import resolve_device
 from ..engine.qf import parse_settings
+from .common import device_spec, positive_int
 from .qf import PAPER_NQ_B
 
 # per image at 256x256 as reported by Bergström et al. (the paper does not name the hardware)
@@ -22,27 +23,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "paper DeepJSCC configs. On CPU configs larger than 64x64 run at 64x64 "
                        "unless --size is given.")
     p.add_argument("--configs", default="tiny/df,paper/df", help="comma-separated configs")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--size", type=int, default=None,
+    p.add_argument("--device", default="auto", type=device_spec)
+    p.add_argument("--size", type=positive_int, default=None,
                    help="image size (default: the config's; on CPU at most 64)")
-    p.add_argument("--batch", type=int, default=None,
+    p.add_argument("--batch", type=positive_int, default=None,
                    help="batch size (default: the config's r=0 batch; 2 for shrunk CPU runs)")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--qf", default=PAPER_NQ_B,
                    help="N_Q:b settings for the QF fit/quantise benchmark ('' to skip)")
-    p.add_argument("--qf-max-blocks", type=int, default=1_000_000)
+    p.add_argument("--qf-max-blocks", type=positive_int, default=1_000_000)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     on_gpu = device.type == "cuda"
-    if on_gpu:
-        torch.backends.cudnn.benchmark = True
-    peak = matmul_flops(device)
-    where = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {where}")
-    print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): {peak / 1e9:,.1f} GFLOP/s")
+    qf_settings = parse_settings(args.qf) if args.qf else []  # bad settings fail before timing
     cases = []
     for name in args.configs.split(","):
         cfg = load_config(name)
@@ -50,6 +46,12 @@ def run(args: argparse.Namespace) -> int:
         size = args.size or (64 if shrink else cfg.data.image_size)
         batch = args.batch or (2 if shrink else cfg.train.batch_size_for(0))
         cases.append((name, cfg.model, size, batch))
+    if on_gpu:
+        torch.backends.cudnn.benchmark = True
+    peak = matmul_flops(device)
+    where = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {where}")
+    print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): {peak / 1e9:,.1f} GFLOP/s")
     print(f"{'config':<10}{'size':>6}{'batch':>7}{'GMAC/hop':>10}{'train img/s':>13}"
           f"{'infer img/s':>13}{'train ms/img':>14}{'infer ms/img':>14}{'train util':>12}"
           f"{'infer util':>12}{'train peak mem':>16}")
@@ -59,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
               f"{b.infer_images_per_s:>13.1f}{1e3 / b.train_images_per_s:>14.1f}"
               f"{1e3 / b.infer_images_per_s:>14.1f}{b.train_flops / peak:>12.1%}"
               f"{b.infer_flops / peak:>12.1%}{b.train_peak_bytes / 2**20:>12.0f} MiB")
-    if args.qf:
+    if qf_settings:
         print(f"QF at paper scale (1,050 val images x 131,072 reals; K-means on a subsample of "
               f"at most {args.qf_max_blocks:,} blocks):")
-        for q in bench_qf(parse_settings(args.qf), max_blocks=args.qf_max_blocks, device=device):
+        for q in bench_qf(qf_settings, max_blocks=args.qf_max_blocks, device=device):
             print(f"  N_Q={q.n_q} b={q.bits:<5g} K={2 ** round(q.n_q * q.bits):<3} fit "
                   f"{q.n_blocks_fit:,} of {q.n_blocks_total:,} blocks in {q.fit_seconds:6.1f} s;"
                   f" quantise {q.quantize_blocks_per_s / 1e6:6.1f} M blocks/s")

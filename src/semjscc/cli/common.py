@@ -1,12 +1,29 @@
-"""Shared CLI plumbing: config options, list parsing, logging."""
+"""Shared CLI plumbing: config options, typed argument parsers (the validation layer every
+command uses), and logging.
+
+Every parser below raises ``argparse.ArgumentTypeError`` with one line saying what was
+expected; the command line turns it into ``semjscc <command>: error: ...`` and exit code 2
+before any work starts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
 
 from ..config import Config, load_config
+from ..engine.qf import parse_settings
+from ..errors import SemjsccError
+
+MAX_RELAYS = 16  # beyond the paper's 3 a warning; beyond this an error
+PAPER_MAX_RELAYS = 3
+log = logging.getLogger("semjscc")
 
 
 def add_config_args(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -20,18 +37,166 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.config, args.overrides)
 
 
-def float_list(text: str) -> list[float]:
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+def _items(text: str, what: str, example: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what} (e.g. {example}), "
+                                         f"got {text!r}")
+    return items
 
 
-def int_list(text: str) -> list[int]:
+def snr_list(text: str) -> list[float]:
+    """Comma-separated finite SNRs in dB, e.g. ``-10,0,10``."""
+    out = []
+    for item in _items(text, "SNRs in dB", "-10,0,10"):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not a number of dB (e.g. -10,0,10)") \
+                from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"SNR {item} dB is not finite; give finite dB values "
+                                             "(e.g. -10,0,10)")
+        out.append(value)
+    return out
+
+
+def snr_value(text: str) -> float:
+    """One finite SNR in dB."""
+    values = snr_list(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one SNR in dB, got {text!r}")
+    return values[0]
+
+
+def relay_list(text: str) -> list[int]:
+    """Comma-separated relay counts in 0 … MAX_RELAYS (more than 3, the paper's largest,
+    gives a warning: every relay adds a full encode-decode hop)."""
+    out = []
+    for item in _items(text, "relay counts", "0,1,2"):
+        try:
+            value = int(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not a whole number of relays "
+                                             "(e.g. 0,1,2)") from None
+        if not 0 <= value <= MAX_RELAYS:
+            raise argparse.ArgumentTypeError(f"relays={value} is outside 0..{MAX_RELAYS}")
+        out.append(value)
+    if max(out) > PAPER_MAX_RELAYS:
+        log.warning("%d relays: beyond the paper's %d; each relay adds a full hop of compute",
+                    max(out), PAPER_MAX_RELAYS)
+    return out
+
+
+def relay_value(text: str) -> int:
+    values = relay_list(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"expected one relay count, got {text!r}")
+    return values[0]
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (batch sizes, top-K, repeats, sizes)."""
     try:
-        return [int(t) for t in text.split(",") if t.strip()]
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def device_spec(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` that exists on this machine."""
+    if text == "auto":
+        return text
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or "
+                                         "cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"device {text!r} asked for, but this machine has "
+                                             "no CUDA GPU; use --device cpu (or auto)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(f"device {text!r}: only {torch.cuda.device_count()}"
+                                             " CUDA device(s) here")
+    elif device.type != "cpu":
+        raise argparse.ArgumentTypeError(f"device {text!r} is not supported; use auto, cpu, "
+                                         "cuda or cuda:N")
+    return text
+
+
+def _writable_parent(path: Path) -> None:
+    """Raise unless the nearest existing ancestor of ``path`` is a writable directory."""
+    parent = path.parent.resolve()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {path}: {parent} is a file, not a "
+                                         "directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write under {parent} (read-only or no "
+                                         "permission); choose another location")
+
+
+def out_dir(text: str) -> str:
+    """An output directory: absent (created later) or a directory; never an existing file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is an existing file, not a directory; choose "
+                                         "a directory for the outputs")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"cannot write into {path} (read-only or no "
+                                             "permission); choose another directory")
+    else:
+        _writable_parent(path)
+    return text
+
+
+def out_file(*suffixes: str) -> Callable[[str], str]:
+    """An output file with one of ``suffixes``: never an existing directory."""
+
+    def parse(text: str) -> str:
+        path = Path(text)
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{path}: the file must end in "
+                                             f"{', '.join(suffixes)}")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{path} is a directory; give a file name such as "
+                                             f"{path / ('results' + (suffixes or ('.csv',))[0])}")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise argparse.ArgumentTypeError(f"cannot overwrite {path} (read-only); choose "
+                                             "another file")
+        _writable_parent(path)
+        return text
+
+    return parse
+
+
+def in_file(text: str) -> str:
+    """An existing readable file."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{path} does not exist")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"cannot read {path} (no permission)")
+    return text
+
+
+def qf_settings(text: str) -> str:
+    """A non-empty list of N_Q:b settings (checked now, parsed by the command)."""
+    try:
+        if not parse_settings(text):
+            raise argparse.ArgumentTypeError("expected N_Q:b settings such as 4:0.75,2:1, got "
+                                             "nothing")
+    except SemjsccError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -40,4 +205,3 @@ def setup_logging(verbose: bool = False) -> None:
     if int(os.environ.get("RANK", "0")) != 0:
         level = logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", force=True)
-

@@ -7,7 +7,14 @@ import logging
 
 from ..engine.eval_dhd import evaluate_dhd
 from ..engine.train_dhd import train_dhd
-from .common import add_config_args, config_from_args
+from .common import (
+    add_config_args,
+    config_from_args,
+    device_spec,
+    in_file,
+    out_dir,
+    positive_int,
+)
 
 log = logging.getLogger("semjscc")
 
@@ -17,15 +24,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train DHD (teacher/student augmentations, hash-proxy, "
                        "self-distillation and quantisation losses); best.pt = best val mAP.")
     add_config_args(p)
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True, type=out_dir, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("eval-dhd", help="retrieval mAP@K of a trained DHD",
                        description="mAP@K of the test split (queries) against the db split.")
-    p.add_argument("--checkpoint", required=True, help="best.pt of a train-dhd run")
-    p.add_argument("--top-k", type=int, default=None, help="K of mAP@K (default: dhd.top_k)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--checkpoint", required=True, type=in_file, help="best.pt of a train-dhd run")
+    p.add_argument("--top-k", type=positive_int, default=None, help="K of mAP@K (default: dhd.top_k)")
+    p.add_argument("--device", default="auto", type=device_spec)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. data.root=/data/nuswide")
     p.set_defaults(func=run_eval)

@@ -9,7 +9,7 @@ from ..engine.evaluate import evaluate_df_checkpoint
 from ..engine.qf import evaluate_qf_checkpoint
 from ..engine.results import write_results
 from ..errors import ConfigError
-from .common import float_list, int_list
+from .common import device_spec, in_file, out_file, positive_int, relay_list, snr_list
 
 log = logging.getLogger("semjscc")
 
@@ -18,21 +18,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint over relays x SNR",
                        description="Evaluate a DeepJSCC checkpoint on its test split. Defaults: "
                        "the trained relays and SNR.")
-    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of a training run")
-    p.add_argument("--snr-db", type=float_list, default=None, help="e.g. -15,-10,-5")
-    p.add_argument("--relays", type=int_list, default=None, help="e.g. 0,1,2,3")
+    p.add_argument("--checkpoint", required=True, type=in_file,
+                   help="best.pt / last.pt of a training run")
+    p.add_argument("--snr-db", type=snr_list, default=None, help="e.g. -15,-10,-5")
+    p.add_argument("--relays", type=relay_list, default=None, help="e.g. 0,1,2,3")
     p.add_argument("--protocol", choices=("df", "qf"), default="df",
                    help="df: decode-and-forward; qf: quantize-and-forward with --codebooks")
     p.add_argument("--codebooks", default=None, help="directory written by fit-codebook (qf)")
     p.add_argument("--qf-every-relay", action="store_true",
                    help="extension: quantise at every relay of a --relays chain (qf)")
-    p.add_argument("--out", required=True, help="results CSV to write")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--out", required=True, type=out_file(".csv"), help="results CSV to write")
+    p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: eval.seed)")
-    p.add_argument("--dhd", default=None,
+    p.add_argument("--dhd", default=None, type=in_file,
                    help="DHD checkpoint for hash/mAP columns (default: dhd.checkpoint or the "
                    "DHD an mse+dhd model was trained with)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_spec)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. data.root=/data/nuswide")
     p.set_defaults(func=run)

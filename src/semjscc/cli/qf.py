@@ -6,6 +6,7 @@ import argparse
 
 from ..config import PAPER_QF_SETTINGS
 from ..engine.qf import fit_codebooks, parse_settings
+from .common import device_spec, in_file, out_dir, positive_int, qf_settings, snr_value
 
 PAPER_NQ_B = ",".join(PAPER_QF_SETTINGS)
 
@@ -16,15 +17,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Collect the channel outputs y of the validation split at the model's SNR, "
         "split them into blocks of N_Q consecutive reals and fit 2^(N_Q*b) K-means centres "
         "(k-means++, seeded) per setting. Saves DIR/qf_nq<N_Q>_b<b>.safetensors.")
-    p.add_argument("--checkpoint", required=True, help="trained r = 0 DeepJSCC checkpoint")
-    p.add_argument("--nq-b", default=PAPER_NQ_B,
+    p.add_argument("--checkpoint", required=True, type=in_file,
+                   help="trained r = 0 DeepJSCC checkpoint")
+    p.add_argument("--nq-b", default=PAPER_NQ_B, type=qf_settings,
                    help=f"N_Q:b settings (default: the paper's {PAPER_NQ_B})")
-    p.add_argument("--out", required=True, help="directory for the codebooks")
-    p.add_argument("--snr-db", type=float, default=None, help="default: the model's SNR")
-    p.add_argument("--max-blocks", type=int, default=1_000_000,
+    p.add_argument("--out", required=True, type=out_dir, help="directory for the codebooks")
+    p.add_argument("--snr-db", type=snr_value, default=None, help="default: the model's SNR")
+    p.add_argument("--max-blocks", type=positive_int, default=1_000_000,
                    help="fit on a seeded subsample of at most this many blocks")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_spec)
     p.set_defaults(func=run)
 
 

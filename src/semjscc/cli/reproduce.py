@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..engine import eo  # noqa: F401  (registers the eo-semloss experiment)
 from ..engine.reproduce import reproduce
+from .common import device_spec, out_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,11 +17,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "codebooks, evaluate DF/QF/separation into results.csv, draw the paper's figures and "
         "write report.md. Re-running the same command skips finished parts.")
     p.add_argument("--preset", default="tiny",
-                   help="tiny (CPU, minutes, synthetic data), paper (GPU, NUS-WIDE), or a YAML file")
-    p.add_argument("--out", required=True, help="output directory")
+                   help="tiny (CPU, minutes, synthetic data), paper (GPU, NUS-WIDE), eo-tiny "
+                   "(CPU, minutes, synthetic EO data), eo-awgn-2025 / eo-rician-2026 (GPU, "
+                   "EuroSAT), or a YAML file")
+    p.add_argument("--out", required=True, type=out_dir, help="output directory")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. data.root=/data/nuswide_m256")
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1")
+    p.add_argument("--device", default=None, type=device_spec, help="auto (default), cpu, cuda, cuda:1")
     p.set_defaults(func=run)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import re
@@ -29,13 +30,13 @@ import numpy as np
 
 from ..engine.results import read_results
 from ..errors import ConfigError
-from ..plots import filter_rows
+from ..files import write_text
+from ..plots import filter_rows, save_figure
 from ..plots.semloss import (
     curves_figure,
     loss_contour_figure,
     ratio_label,
     residuals_figure,
-    save_figure,
     terms_figure,
 )
 from ..semloss import (
@@ -336,10 +337,11 @@ def _ranking_table(groups: list[GroupFit]) -> str:
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
 
 
 def _write_fit(out: Path, points: list[_Points], groups: list[GroupFit],
@@ -347,7 +349,7 @@ def _write_fit(out: Path, points: list[_Points], groups: list[GroupFit],
     """fit.json, fit.csv and the figures; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "fit.json", out / "fit.csv"]
-    written[0].write_text(json.dumps(fit_document(groups, options), indent=1) + "\n")
+    write_text(written[0], json.dumps(fit_document(groups, options), indent=1) + "\n")
     group_cols = options["group_by"]
     fitted = {(group_label(g.group), m): mf for g in groups for m, (_, mf) in g.metrics.items()}
     table = []
@@ -436,7 +438,7 @@ def run_allocate(args: argparse.Namespace) -> int:
                "problem": asdict(problem),
                "gain_over_equal": allocations[0].min_weighted - allocations[1].min_weighted,
                "allocations": [a.to_dict() for a in allocations]}
-        (out / "allocation.json").write_text(json.dumps(doc, indent=1) + "\n")
+        write_text(out / "allocation.json", json.dumps(doc, indent=1) + "\n")
         fields = list(asdict(allocations[0].users[0]))
         _write_csv(out / "allocation.csv", ["scheme", *fields],
                    [[a.scheme, *asdict(u).values()] for a in allocations for u in a.users])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 from pathlib import Path
@@ -11,7 +12,15 @@ from typing import Any
 
 from ..engine.train_task import evaluate_task, per_class_rows, train_task
 from ..errors import ConfigError
-from .common import add_config_args, config_from_args
+from ..files import write_text
+from .common import (
+    add_config_args,
+    config_from_args,
+    device_spec,
+    in_file,
+    out_dir,
+    out_file,
+)
 
 log = logging.getLogger("semjscc")
 OUT_SUFFIXES = (".json", ".csv")
@@ -23,19 +32,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "split (cross-entropy or BCE, horizontal flips); best.pt = best "
                        "validation accuracy.")
     add_config_args(p)
-    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--out", required=True, type=out_dir, help="run directory")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("eval-task", help="accuracy and confusion matrix of a task classifier",
                        description="Accuracy (and weighted precision/recall/F1 for one-hot "
                        "labels), a per-class table and the confusion matrix on a split.")
-    p.add_argument("--checkpoint", required=True, help="best.pt of a train-task run")
+    p.add_argument("--checkpoint", required=True, type=in_file, help="best.pt of a train-task run")
     p.add_argument("--split", default="test", help="split to evaluate (default: test)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. data.root=/data/eurosat")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", default=None,
+    p.add_argument("--device", default="auto", type=device_spec)
+    p.add_argument("--out", default=None, type=out_file(".json", ".csv"),
                    help="write the metrics and confusion matrix: .json (everything) or .csv "
                    "(one row per class plus an 'all' row)")
     p.set_defaults(func=run_eval)
@@ -52,15 +61,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _write(result: dict[str, Any], rows: list[dict[str, Any]], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".json":
-        path.write_text(json.dumps({**result, "per_class": rows}, indent=2) + "\n")
+        write_text(path, json.dumps({**result, "per_class": rows}, indent=2) + "\n")
         return
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for r in rows for k in r)),
+                            restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buffer.getvalue())
 
 
 def _cell(value: Any) -> str:

@@ -9,7 +9,7 @@ from ..channels import build_channel
 from ..config import list_presets
 from ..engine.train_jscc import train_jscc
 from ..losses import method_label
-from .common import add_config_args, config_from_args
+from .common import add_config_args, config_from_args, out_dir
 
 log = logging.getLogger("semjscc")
 
@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Train a DeepJSCC model end to end through relays+1 hops. "
                        f"Presets: {', '.join(list_presets())}.")
     add_config_args(p)
-    p.add_argument("--out", required=True, help="run directory (config.yaml, log.csv, best.pt, last.pt)")
+    p.add_argument("--out", required=True, type=out_dir,
+                   help="run directory (config.yaml, log.csv, best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=run)
 

@@ -11,22 +11,26 @@ from PIL import Image
 
 from ..channels import build_channel
 from ..data.errors import DataError
-from ..data.images import BAD_IMAGE_ERRORS, load_image
+from ..data.images import BAD_IMAGE_ERRORS, MAX_PIXELS, load_image
 from ..engine.distributed import resolve_device
+from ..files import atomic_write
 from ..models import MultiHopDF, load
+from .common import device_spec, in_file, out_dir, positive_int, relay_value, snr_value
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("transmit", help="send one image over r DF relays and save every hop",
                        description="Transmit IMAGE (any size) through relays+1 AWGN hops; saves "
                        "hop1.png .. hopN.png (N = destination) at the input size and prints PSNR.")
-    p.add_argument("image", help="input image file (PNG, JPEG, ...)")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--snr-db", type=float, required=True, help="SNR of every hop")
-    p.add_argument("--relays", type=int, required=True)
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("image", type=in_file, help="input image file (PNG, JPEG, ...)")
+    p.add_argument("--checkpoint", required=True, type=in_file)
+    p.add_argument("--snr-db", type=snr_value, required=True, help="SNR of every hop")
+    p.add_argument("--relays", type=relay_value, required=True)
+    p.add_argument("--out", required=True, type=out_dir, help="output directory")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", type=device_spec)
+    p.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS,
+                   help=f"refuse larger images (default {MAX_PIXELS:,})")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. \"link.channel={name: rayleigh}\"")
     p.set_defaults(func=run)
@@ -35,17 +39,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def save_png(image: torch.Tensor, path: Path) -> None:
     """(3, H, W) in [0, 1] (clamped) -> 8-bit PNG."""
     array = (image.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    Image.fromarray(array).save(path)
+    atomic_write(path, lambda fh: Image.fromarray(array).save(fh, format="PNG"))
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.relays < 0:
-        raise DataError(f"--relays must be >= 0, got {args.relays}")
     try:
-        x = load_image(args.image)[None]
+        x = load_image(args.image, max_pixels=args.max_pixels)[None]
     except BAD_IMAGE_ERRORS as exc:
-        raise DataError(f"cannot read image {args.image} ({type(exc).__name__}); "
-                        "pass a readable PNG/JPEG file") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"cannot read image {args.image} ({reason}); pass a readable PNG/JPEG "
+                        "file (or raise --max-pixels for a large one)") from None
     device = resolve_device(args.device)
     model, cfg = load(args.checkpoint, args.overrides, device, kind="deepjscc")
     link = MultiHopDF(model, build_channel(cfg.link.channel), relay_clamp=cfg.link.relay_clamp)

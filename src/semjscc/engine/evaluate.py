@@ -136,6 +136,9 @@ def default_dhd(cfg: Config, explicit: str | Path | None) -> str | Path | None:
 def hop_snrs_for(cfg: Config, relays: int, snr_db: float | None) -> list[float]:
     """Per-hop SNRs of an evaluation: ``snr_db`` at every hop, or by default the trained
     per-hop list (which needs the trained number of relays when it differs per hop)."""
+    if not cfg.link.shared_codec and relays != cfg.link.relays:
+        raise ConfigError(f"the model has one pair per hop for {cfg.link.relays} relays and "
+                          f"cannot serve {relays}; evaluate it at --relays {cfg.link.relays}")
     if snr_db is not None:
         return [snr_db] * (relays + 1)
     if isinstance(cfg.link.snr_db, (list, tuple)) and relays != cfg.link.relays:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -46,14 +47,19 @@ def file_sha256(path: str | Path) -> str:
 
 
 def parse_settings(text: str) -> list[tuple[int, float]]:
-    """``"4:0.75,2:1"`` -> [(4, 0.75), (2, 1.0)], each N_Q·b checked to be whole."""
+    """``"4:0.75,2:1"`` -> [(4, 0.75), (2, 1.0)], each N_Q·b checked to be a whole, positive
+    number of bits; an empty text is an empty list."""
     out = []
     for item in filter(None, (t.strip() for t in text.split(","))):
         try:
             n_q, bits = item.split(":")
             setting = (int(n_q), float(bits))
         except ValueError:
-            raise CodebookError(f"bad --nq-b item {item!r}; write N_Q:b, e.g. 4:0.75,2:1") from None
+            raise CodebookError(f"bad N_Q:b setting {item!r}; write N_Q:b, e.g. 4:0.75,2:1") \
+                from None
+        if not (math.isfinite(setting[1]) and setting[1] > 0):
+            raise CodebookError(f"bad N_Q:b setting {item!r}: b must be a positive finite "
+                                "number of bits per real")
         bits_per_block(*setting)
         out.append(setting)
     return out

@@ -11,6 +11,7 @@ import torch
 
 from .. import __version__
 from ..config import Config
+from ..files import write_text
 from ..losses import method_label
 from ..models import create_model
 from ..models.complexity import num_parameters
@@ -258,8 +259,9 @@ def differences(cfg: Config) -> list[str]:
         items.append(f"One SNR-adaptive model per method × relays (SNR ~ U[{lo:g}, {hi:g}] dB "
                      "per image and hop) instead of the paper's one model per SNR.")
     if cfg.sweep.warm_start:
-        items.append(f"Relay models start from the same method's r = 0 model and train "
-                     f"{cfg.sweep.warm_start_epochs} epoch(s) (the paper trains each from scratch).")
+        items.append("Relay models start from the same method's r = 0 model and fine-tune ("
+                     + ", ".join(f"`{o}`" for o in cfg.sweep.warm_start_set)
+                     + "); the paper trains each from scratch.")
     items.append(f"DF training: {cfg.train.epochs} epochs ({cfg.train.schedule} schedule); "
                  "the paper does not state the number of epochs.")
     items.append("Relays clamp their decoded image to [0, 1] before re-encoding (ours; the "
@@ -344,5 +346,5 @@ def write_report(plan: Any, rows: list[dict[str, Any]], figures: list[Path],
     parts += ["## Separation baselines", separation_section(rows)]
     parts += ["## How this differs from the paper", "\n".join(f"- {d}" for d in differences(cfg))]
     path = out / "report.md"
-    path.write_text("\n\n".join(parts) + "\n")
+    write_text(path, "\n\n".join(parts) + "\n")
     return path

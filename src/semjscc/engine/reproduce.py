@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from ..baselines import SEPARATION_CODECS, available_codecs, separation_system
 from ..channels import AWGN, build_channel
-from ..checkpoint import load_checkpoint
 from ..config import Config, ConfigError, load_config, save_config, to_dict
 from ..data import build_dataset, make_loader, num_classes_of
 from ..data.errors import DataError
@@ -33,6 +31,7 @@ from ..losses import method_label
 from ..models import create_dhd, create_model
 from ..models.pretrained import resolve_weights
 from ..plots.paper import draw_figures
+from ..registry import EXPERIMENTS
 from ..semantics import Judge
 from .bench import bench_model
 from .distributed import memory_format, resolve_device
@@ -46,6 +45,14 @@ from .evaluate import (
     judge_suites,
     shared_lpips,
 )
+from .pipeline import (
+    STATES,
+    cached_rows,
+    flow_yaml,
+    fmt_duration,
+    method_slug,
+    run_state,
+)
 from .qf import evaluate_qf_checkpoint, fit_codebooks, parse_settings
 from .report import write_report
 from .results import read_results, write_results
@@ -55,15 +62,6 @@ from .train_jscc import train_jscc
 from .train_task import train_task
 
 log = logging.getLogger("semjscc.reproduce")
-
-
-def method_slug(method: str) -> str:
-    return method.replace("+", "_")
-
-
-def flow_yaml(value: Any) -> str:
-    """``value`` as one line of YAML, for ``--set key=<value>`` overrides."""
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False).strip()
 
 
 @dataclass
@@ -181,22 +179,10 @@ def make_plan(cfg: Config, out: Path, lpips_usable: bool = True) -> Plan:
                 if sweep.warm_start and r > 0:
                     r0 = out / "df" / method_slug(method) / (
                         "r0" if snr is None else f"r0_snr{snr:g}")
-                    overrides += [f"train.init_from={r0 / 'best.pt'}",
-                                  f"train.epochs={sweep.warm_start_epochs}"]
+                    overrides += [f"train.init_from={r0 / 'best.pt'}", *sweep.warm_start_set]
                 run_cfg = load_config(None, overrides, base=to_dict(cfg))
                 plan.df_runs.append(DFRun(method, loss, r, snr, run_cfg, run_dir))
     return plan
-
-
-STATES = {"done": "finished, skipped", "partial": "resuming", "new": "training"}
-
-
-def run_state(run_dir: Path, epochs: int) -> str:
-    """``done``, ``partial`` (resumable) or ``new``."""
-    last = run_dir / "last.pt"
-    if not last.exists():
-        return "new"
-    return "done" if int(load_checkpoint(last)["epoch"]) >= epochs else "partial"
 
 
 def check_prerequisites(cfg: Config, lpips_required: bool) -> bool:
@@ -204,6 +190,10 @@ def check_prerequisites(cfg: Config, lpips_required: bool) -> bool:
     whether LPIPS is usable. Without the ImageNet AlexNet, LPIPS is required for real data
     (the paper's headline metric) and optional (one warning, empty column, no LPIPS-trained
     method) for the synthetic presets."""
+    unknown = [c for c in cfg.sweep.separation if c not in SEPARATION_CODECS]
+    if unknown:
+        raise ConfigError(f"sweep.separation: unknown codec {unknown[0]!r}; choose from "
+                          f"{', '.join(SEPARATION_CODECS)}")
     try:
         for split in ("train", "test", "db"):
             build_dataset(cfg.data, split)
@@ -250,26 +240,6 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     return {"dhd": dhd_s, "df": df_s, "total": dhd_s + df_s}
 
 
-def _fmt_duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _cached_rows(cache: Path, sources: list[Path], compute) -> list[dict[str, Any]]:
-    """Rows from ``cache`` when it is newer than every file of ``sources``, else
-    ``compute()`` and cache them."""
-    if cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources):
-        return read_results(cache)
-    rows = compute()
-    write_results(rows, cache)
-    return read_results(cache)
-
-
 def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
                     seed: int) -> list[dict[str, Any]]:
     """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
@@ -284,9 +254,6 @@ def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
     rows = []
     usable = set(available_codecs())
     for codec in cfg.sweep.separation:
-        if codec not in SEPARATION_CODECS:
-            raise ConfigError(f"sweep.separation: unknown codec {codec!r}; choose from "
-                              f"{', '.join(SEPARATION_CODECS)}")
         for snr in cfg.sweep.snr_db:
             base = {"method": f"separation-{codec}", "protocol": "separation", "snr_db": snr,
                     "seed": seed, **channel.describe()}
@@ -310,10 +277,12 @@ def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
 
 def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
               device: str | None = None) -> Path:
-    """Run (or finish) the reproduction described by preset/config ``spec`` into ``out``."""
+    """Run (or finish) the experiment described by preset/config ``spec`` into ``out``:
+    ``experiment`` names the registered pipeline (see ``EXPERIMENTS.names()``)."""
     started = time.perf_counter()
     out = Path(out)
     cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))
+    pipeline = EXPERIMENTS.get(cfg.experiment)
     recorded = out / "reproduce.yaml"
     if recorded.exists():
         previous = to_dict(load_config(recorded))
@@ -321,7 +290,14 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
         if diff:
             raise ConfigError(f"{out} holds a reproduction with other settings ({', '.join(diff[:5])}); "
                               "use a new --out (or the same settings) so results are not mixed")
-    dev = resolve_device(cfg.train.device)
+    return pipeline(cfg, out, resolve_device(cfg.train.device), started)
+
+
+@EXPERIMENTS.register("multihop-dhd")
+def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float) -> Path:
+    """The core paper: DHD, judges, DF models, QF codebooks, evaluation, figures, report.
+    Writes ``out/reproduce.yaml`` once its prerequisites are checked."""
+    recorded = out / "reproduce.yaml"
     lpips_usable = check_prerequisites(cfg, lpips_required=cfg.data.kind != "synthetic")
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, recorded)
@@ -335,8 +311,8 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
              ", ".join(sorted({r.method for r in plan.df_runs})),
              ",".join(cfg.sweep.qf) or "none", ",".join(cfg.sweep.separation) or "none")
     log.info("estimated training time on this machine: %s (DHD %s, DF %s) plus judges and "
-             "evaluation", _fmt_duration(estimate["total"]), _fmt_duration(estimate["dhd"]),
-             _fmt_duration(estimate["df"]))
+             "evaluation", fmt_duration(estimate["total"]), fmt_duration(estimate["dhd"]),
+             fmt_duration(estimate["df"]))
 
     # 1. DHD and the independent judges
     for name, run_dir, epochs, train in [
@@ -385,7 +361,7 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
     eval_dir = out / "eval"
     for run in plan.df_runs:
         cache = eval_dir / f"df_{method_slug(run.method)}_{run.dir.name}.csv"
-        rows += _cached_rows(cache, [run.checkpoint, newest_judge],
+        rows += cached_rows(cache, [run.checkpoint, newest_judge],
                              lambda run=run: evaluate_df_checkpoint(
                                  run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays],
                                  device=str(dev), judges=judges))
@@ -394,12 +370,12 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
             continue
         cache = eval_dir / f"qf_{method_slug(run.method)}_snr{snr:g}.csv"
         books = list(book_dir.glob("qf_*.safetensors"))
-        rows += _cached_rows(cache, [*books, newest_judge], lambda run=run, book_dir=book_dir:
+        rows += cached_rows(cache, [*books, newest_judge], lambda run=run, book_dir=book_dir:
                              evaluate_qf_checkpoint(run.checkpoint, book_dir, device=str(dev),
                                                     judges=judges))
     if cfg.sweep.separation:
         cache = eval_dir / "separation.csv"
-        rows += _cached_rows(cache, [newest_judge],
+        rows += cached_rows(cache, [newest_judge],
                              lambda: separation_rows(cfg, judges, dev, cfg.eval.seed))
     results = write_results(rows, out / "results.csv")
 
@@ -408,6 +384,6 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
     figures = draw_figures(read_results(results), out, cfg.sweep.figure_snr_db or None)
     report = write_report(plan, read_results(results), figures, dhd_result, out,
                           time.perf_counter() - started, estimate)
-    log.info("done in %s: %s, %s, %s", _fmt_duration(time.perf_counter() - started), results,
+    log.info("done in %s: %s, %s, %s", fmt_duration(time.perf_counter() - started), results,
              ", ".join(str(f) for f in figures), report)
     return out

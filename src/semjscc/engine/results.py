@@ -8,7 +8,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write
+from ..errors import SemjsccError
+from ..files import atomic_write
+
+
+class ResultsError(SemjsccError, ValueError):
+    """A results CSV that cannot be read."""
+
 
 # The core paper's results schema: every file has all of these columns, in this order, then
 # any extra ones; a value that cannot be computed (e.g. LPIPS without the AlexNet weights)
@@ -60,9 +66,26 @@ def _parse(value: str) -> Any:
 
 
 def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a results CSV with numbers parsed and empty cells as ``None``."""
+    """Rows of a results CSV with numbers parsed and empty cells as ``None``; a file that is
+    not a well-formed UTF-8 CSV is one :class:`ResultsError` line saying what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"results file {path} does not exist; run `semjscc eval ... --out {path}`")
-    with path.open(newline="") as fh:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        raise ResultsError(f"results file {path} does not exist; write one with "
+                           f"`semjscc eval ... --out {path}`")
+    try:
+        text = path.read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path} is not UTF-8 text; results CSVs are UTF-8: re-save it as "
+                           "UTF-8") from None
+    except csv.Error as exc:
+        raise ResultsError(f"{path} is not a CSV file ({exc}); pass a results CSV") from None
+    if not rows or not any(rows[0]):
+        raise ResultsError(f"{path} is empty: it has no header row; pass a results CSV")
+    header = rows[0]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ResultsError(f"{path}: row {number - 1} (line {number}) has {len(row)} "
+                               f"fields but the header has {len(header)}; fix or regenerate "
+                               "the file")
+    return [{k: _parse(v) for k, v in zip(header, row)} for row in rows[1:]]

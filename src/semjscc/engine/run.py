@@ -14,6 +14,7 @@ without ``--resume``, and resuming with a changed configuration is refused.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import ConfigError, save_config, to_dict
+from ..files import write_text
 from .seed import collect_rng_states, restore_rng_states
 
 # Keys that may change between a run and its resumption.
@@ -61,6 +63,7 @@ class Run:
         self.kind = kind
         self.is_main = is_main
         self.start_epoch = 0
+        self.finished = False  # stopped early (e.g. learning rate below its floor)
         self.best = math.nan
         self.last_path = self.dir / "last.pt"
         self.best_path = self.dir / "best.pt"
@@ -84,6 +87,7 @@ class Run:
                 )
             self._resume_state = state
             self.start_epoch = int(state["epoch"])
+            self.finished = bool(state.get("finished", False))
             self.best = float(state["best_metric"])
         if is_main:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -115,15 +119,19 @@ class Run:
             self.log_path.unlink()
 
     def _write_log(self, rows: list[dict[str, Any]]) -> None:
-        with self.log_path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        """Rewrite log.csv atomically: it never claims an epoch it does not hold whole."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(self.log_path, buffer.getvalue())
 
     def end_epoch(self, epoch: int, row: dict[str, Any], metric: float, model: nn.Module,
                   optimizer: torch.optim.Optimizer, scheduler: Any | None,
-                  higher_is_better: bool) -> bool:
-        """Log ``row``, write last.pt, and best.pt when ``metric`` improved. Returns improved."""
+                  higher_is_better: bool, finished: bool = False) -> bool:
+        """Log ``row``, write last.pt, and best.pt when ``metric`` improved; ``finished``
+        marks a run that stops before ``epochs`` (it then counts as done). Returns
+        improved."""
         improved = math.isnan(self.best) or (metric > self.best if higher_is_better
                                              else metric < self.best)
         if improved:
@@ -137,7 +145,7 @@ class Run:
                 rows = list(csv.DictReader(fh))
         self._write_log(rows + [row])
         base = {"kind": self.kind, "config": to_dict(self.cfg), "epoch": epoch,
-                "best_metric": self.best, "metrics": row}
+                "best_metric": self.best, "metrics": row, "finished": finished}
         weights = unwrap(model).state_dict()
         if improved:
             save_checkpoint({**base, "model": weights}, self.best_path)

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -79,10 +80,15 @@ def make_snr_sampler(cfg: TrainConfig, hop_snrs_db: list[float]) -> SNRSampler:
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
-                   steps_per_epoch: int) -> tuple[torch.optim.lr_scheduler.LRScheduler, bool]:
+                   steps_per_epoch: int) -> tuple[Any, bool]:
     """The learning-rate schedule of ``train.schedule`` and whether it steps per batch:
-    ``decay`` (lr ← lr_decay·lr after every epoch, the paper's) or ``onecycle`` (PyTorch's
-    OneCycleLR over all batches, peak ``train.lr``: warm-up then cosine annealing)."""
+    ``decay`` (lr ← lr_decay·lr after every epoch, the paper's), ``onecycle`` (PyTorch's
+    OneCycleLR over all batches, peak ``train.lr``: warm-up then cosine annealing) or
+    ``plateau`` (ReduceLROnPlateau on the validation loss, stepped after every epoch with
+    it; the EO authors' recipe)."""
+    if cfg.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=cfg.plateau_factor, patience=cfg.plateau_patience), False
     if cfg.schedule == "decay":
         decay = cfg.lr_decay
         return torch.optim.lr_scheduler.MultiplicativeLR(optimizer, lambda _: decay), False
@@ -90,7 +96,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig,
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=cfg.lr, total_steps=max(1, cfg.epochs * steps_per_epoch),
             pct_start=0.15), True
-    raise ConfigError(f"train.schedule={cfg.schedule!r}: choose decay or onecycle")
+    raise ConfigError(f"train.schedule={cfg.schedule!r}: choose decay, onecycle or plateau")
 
 
 def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sampler: SNRSampler,
@@ -164,7 +170,8 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         run.restore(model, optimizer, scheduler)
 
         val_gen = torch.Generator(device=device)
-        for epoch in range(run.start_epoch + 1, cfg.train.epochs + 1):
+        first = cfg.train.epochs + 1 if run.finished else run.start_epoch + 1
+        for epoch in range(first, cfg.train.epochs + 1):
             train_loader.sampler.set_epoch(epoch)
             start = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
@@ -176,7 +183,9 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
                            generator=val_gen, desc=f"epoch {epoch} val",
                            fmt=fmt)
-            if not per_batch:
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(va["loss"])
+            elif not per_batch:
                 scheduler.step()
             images = tr.pop("images")
             va.pop("images")
@@ -184,10 +193,16 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
                    **{f"val_{k}": v for k, v in va.items()},
                    "train_seconds": round(seconds, 2),
                    "train_images_per_s": round(images / seconds, 1)}
+            stop = optimizer.param_groups[0]["lr"] < cfg.train.min_lr
             improved = run.end_epoch(epoch, row, va["loss"], unwrap(link).model, optimizer,
-                                     scheduler, higher_is_better=False)
+                                     scheduler, higher_is_better=False, finished=stop)
             if dist.is_main:
                 log.info("epoch %d/%d  train loss %.5f  val loss %.5f  val PSNR %.2f dB%s",
                          epoch, cfg.train.epochs, tr["loss"], va["loss"], va["psnr"],
                          "  (best)" if improved else "")
+            if stop:
+                if dist.is_main:
+                    log.info("learning rate below train.min_lr=%g: stopping after epoch %d",
+                             cfg.train.min_lr, epoch)
+                break
         return run.dir

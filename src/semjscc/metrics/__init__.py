@@ -1,5 +1,5 @@
-"""Metrics as torchmetrics objects (with ``higher_is_better``): image quality (PSNR,
-MS-SSIM, LPIPS), hash alignment and Hamming-ranking retrieval mAP."""
+"""Metrics as torchmetrics objects (with ``higher_is_better``): image quality (PSNR, SSIM,
+grey SSIM, MS-SSIM, LPIPS), classification, hash alignment and Hamming-ranking mAP."""
 
 from .classification import (
     LabelAgreement,
@@ -8,11 +8,13 @@ from .classification import (
     confusion_matrix,
 )
 from .hashing import HammingMAP, HashBitAgreement, HashCosine
-from .image import image_metrics, ms_ssim_betas
+from .image import GraySSIM, image_metrics, ms_ssim_betas, reconstruction_metrics
 from .lpips import LPIPS, LPIPSMetric, load_lpips, lpips_available
 from .retrieval import hamming_distance, mean_average_precision, to_codes
 
-__all__ = ["HammingMAP", "HashBitAgreement", "HashCosine", "LPIPS", "LPIPSMetric",
-           "LabelAgreement", "TopLabelAccuracy", "classification_metrics", "confusion_matrix",
-           "hamming_distance", "image_metrics", "load_lpips", "lpips_available",
-           "mean_average_precision", "ms_ssim_betas", "to_codes"]
+__all__ = [
+    "GraySSIM", "HammingMAP", "HashBitAgreement", "HashCosine", "LPIPS", "LPIPSMetric",
+    "LabelAgreement", "TopLabelAccuracy", "classification_metrics", "confusion_matrix",
+    "hamming_distance", "image_metrics", "load_lpips", "lpips_available",
+    "mean_average_precision", "ms_ssim_betas", "reconstruction_metrics", "to_codes",
+]

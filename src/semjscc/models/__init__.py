@@ -7,7 +7,8 @@ carry them over channels (DF, QF), the DHD hashing network, backbones, and loadi
 from __future__ import annotations
 
 from . import backbones, classifiers, yilmaz2023  # noqa: F401  (registration)
-from .base import JSCCModel
+from .base import HopCodecs, JSCCModel
+from .bourtsoulatze2019 import Bourtsoulatze2019DJSCC
 from .classifiers import Classifier, create_classifier
 from .dhd import DHD, create_dhd
 from .link import channel_output, hop, pad_to_multiple
@@ -18,6 +19,8 @@ from .qf import QuantizeForward
 from .yilmaz2023 import Yilmaz2023DeepJSCC
 
 __all__ = [
+    "Bourtsoulatze2019DJSCC",
+    "HopCodecs",
     "DHD",
     "Classifier",
     "JSCCModel",

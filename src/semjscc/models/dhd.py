@@ -67,8 +67,10 @@ class DHD(nn.Module):
 
 def create_dhd(cfg: DHDConfig, num_classes: int, pretrained: bool = True) -> DHD:
     """Build a DHD; ``pretrained`` loads the backbone weights named by ``cfg.pretrained``."""
+    options = {} if cfg.width is None else {"width": cfg.width}
+    BACKBONES.check_options(cfg.backbone, options, "dhd.width (set dhd.width=null)")
     backbone = BACKBONES.build(cfg.backbone, weights=cfg.pretrained if pretrained else None,
-                               width=cfg.width)
+                               **options)
     return DHD(backbone, cfg.num_bits, num_classes, cfg.crop_size)
 
 

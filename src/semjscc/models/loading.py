@@ -9,8 +9,9 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint
 from ..config import Config, ModelConfig, load_config
+from ..errors import CheckpointError
 from ..registry import MODELS
-from .base import JSCCModel
+from .base import HopCodecs, JSCCModel
 from .classifiers import classifier_from_state_dict
 from .dhd import dhd_from_state_dict
 
@@ -32,10 +33,18 @@ def load(path: str | Path, overrides: list[str] | None = None,
     ckpt = load_checkpoint(path, kind=kind)
     cfg = load_config(None, overrides, base=ckpt["config"])
     state = ckpt["model"]
-    if ckpt["kind"] == "dhd":
-        model: nn.Module = dhd_from_state_dict(state, cfg.dhd).requires_grad_(False)
-    elif ckpt["kind"] == "classifier":
-        model = classifier_from_state_dict(state, cfg.task).requires_grad_(False)
-    else:
-        model = MODELS.get(cfg.model.name).from_state_dict(state)
+    try:
+        if ckpt["kind"] == "dhd":
+            model: nn.Module = dhd_from_state_dict(state, cfg.dhd).requires_grad_(False)
+        elif ckpt["kind"] == "classifier":
+            model = classifier_from_state_dict(state, cfg.task).requires_grad_(False)
+        elif cfg.link.shared_codec:
+            model = MODELS.get(cfg.model.name).from_state_dict(state)
+        else:
+            model = HopCodecs.from_state_dict(state, MODELS.get(cfg.model.name))
+    except (KeyError, RuntimeError, ValueError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(f"checkpoint {path}: its weights do not fit the {ckpt['kind']} "
+                              f"model its config describes ({type(exc).__name__}: {first}); "
+                              "it was edited or written by another version: retrain") from None
     return model.to(device).eval(), cfg

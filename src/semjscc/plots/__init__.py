@@ -1,5 +1,5 @@
 """Figures drawn from tidy results CSVs."""
 
-from .lines import axis_label, figure_of, filter_rows, plot_lines
+from .lines import axis_label, figure_of, filter_rows, plot_lines, save_figure
 
-__all__ = ["axis_label", "figure_of", "filter_rows", "plot_lines"]
+__all__ = ["axis_label", "figure_of", "filter_rows", "plot_lines", "save_figure"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -13,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+
+from ..files import atomic_write  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,15 @@ def plot_lines(ax: Axes, rows: list[dict[str, Any]], x: str, y: str, hue: str | 
     if handles:
         ax.legend(handles=handles, fontsize="x-small")
     return ax
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Write ``fig`` atomically (format from the suffix) and close it."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return atomic_write(path, lambda fh: fh.write(buffer.getvalue()))
 
 
 def figure_of(rows: list[dict[str, Any]], x: str, ys: list[str], hue: str | None = None,

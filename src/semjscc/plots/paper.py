@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .lines import figure_of
+from .lines import figure_of, save_figure
 
 
 def quality_metrics(rows: list[dict[str, Any]]) -> list[str]:
@@ -53,7 +53,6 @@ def draw_figures(rows: list[dict[str, Any]], out: str | Path,
         ys = filled(subset, ys)
         if not subset or not ys:
             continue
-        fig = figure_of(subset, x, ys, hue="method", style=style, title=title)
-        fig.savefig(out / name, dpi=150)
-        written.append(out / name)
+        written.append(save_figure(figure_of(subset, x, ys, hue="method", style=style,
+                                             title=title), out / name))
     return written

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -15,13 +14,6 @@ from matplotlib.ticker import FuncFormatter
 
 from ..semloss import Assessment, SemanticLossModel
 from .lines import MARKERS
-
-
-def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Write ``fig`` and close it (figures of a fit are many)."""
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return Path(path)
 
 
 def ratio_label(cr: float) -> str:

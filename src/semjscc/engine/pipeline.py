@@ -1,0 +1,56 @@
+"""Shared plumbing of the multi-stage experiments (``reproduce`` presets): run states, cached
+evaluation rows, durations and one-line YAML for ``--set`` overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..checkpoint import load_checkpoint
+from .results import read_results, write_results
+
+
+def method_slug(method: str) -> str:
+    return method.replace("+", "_")
+
+
+def flow_yaml(value: Any) -> str:
+    """``value`` as one line of YAML, for ``--set key=<value>`` overrides."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
+    return text.strip().removesuffix("...").strip()
+
+
+STATES = {"done": "finished, skipped", "partial": "resuming", "new": "training"}
+
+
+def run_state(run_dir: Path, epochs: int) -> str:
+    """``done`` (all ``epochs``, or stopped early on purpose), ``partial`` (resumable) or
+    ``new``."""
+    last = run_dir / "last.pt"
+    if not last.exists():
+        return "new"
+    state = load_checkpoint(last)
+    return "done" if int(state["epoch"]) >= epochs or state.get("finished") else "partial"
+
+
+def fmt_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def cached_rows(cache: Path, sources: list[Path], compute: Callable[[], list[dict[str, Any]]],
+                columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows from ``cache`` when it is newer than every file of ``sources``, else
+    ``compute()`` and cache them (``columns``: the results schema, see ``write_results``)."""
+    if cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources):
+        return read_results(cache)
+    write_results(compute(), cache, columns)
+    return read_results(cache)
