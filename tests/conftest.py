@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.error import URLError
 
@@ -23,6 +24,40 @@ MICRO = [
     "link.relays=1",
 ]
 
+# --set overrides turning `reproduce --preset tiny` into a seconds-long run: one method
+# (mse+dhd), r = 0, one SNR, one QF setting, no judges, no separation baselines, no LPIPS.
+MICRO_REPRODUCE = [
+    "data.image_size=16",
+    "data.num_images={train: 32, val: 16, test: 16, db: 32}",
+    "model.num_features=8",
+    "model.bandwidth_ratio=1/6",
+    "train.epochs=1",
+    "train.epoch_images=null",
+    "train.batch_size=16",
+    "train.eval_batch_size=16",
+    "train.device=cpu",
+    "dhd.width=8",
+    "dhd.num_bits=16",
+    "dhd.epochs=1",
+    "dhd.batch_size=16",
+    "sweep.relays=[0]",
+    "sweep.snr_db=[0]",
+    "sweep.methods=[{mse: 1.0, dhd: 0.06}]",
+    "sweep.qf=['2:1']",
+    "sweep.qf_max_blocks=500",
+    "sweep.separation=[]",
+    "sweep.figure_snr_db=[]",
+    "judges.dhd_seed=null",
+    "judges.dhd_backbone=null",
+    "judges.classifier=false",
+    "eval.alexnet_weights=none",
+]
+
+
+def sets(overrides: list[str]) -> list[str]:
+    """``--set`` arguments for ``overrides``."""
+    return [a for o in overrides for a in ("--set", o)]
+
 
 @pytest.fixture
 def micro_overrides() -> list[str]:
@@ -38,6 +73,16 @@ def micro_cfg() -> Config:
 @pytest.fixture(autouse=True)
 def _reseed():
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """torch on one CPU thread during the test: CPU results are bit-identical only at a
+    fixed thread count, and one thread is the fastest on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

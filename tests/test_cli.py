@@ -90,3 +90,4 @@ def test_bench_prints_figures(capsys):
     assert fields[1] == "32" and fields[2] == "4"
     assert float(fields[4]) > 0 and float(fields[5]) > 0  # train / infer images per second
     assert "fit 2,000 of 68,812,800 blocks" in out and "M blocks/s" in out
+    assert "all 1 codebooks: fit" in out and "quantise every block" in out

@@ -1,11 +1,15 @@
 """Training runs, resume, checkpoints and evaluation on micro synthetic data."""
 
 import csv
+import errno
+import os
 
 import pytest
 import torch
+from conftest import sets
 
 from semjscc.checkpoint import load_checkpoint, save_checkpoint
+from semjscc.cli import main
 from semjscc.config import ConfigError, load_config
 from semjscc.engine.evaluate import evaluate_df_checkpoint
 from semjscc.engine.results import RESULT_COLUMNS, write_results
@@ -67,6 +71,42 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
         save_checkpoint({"kind": "x", "model": {"w": torch.zeros(2)}}, path)
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_next_write_removes_what_a_killed_writer_left(tmp_path):
+    (tmp_path / ".c.pt.k1lled_9.tmp").write_bytes(b"partial")  # kill -9 mid-write
+    (tmp_path / ".d.pt.k1lled_9.tmp").write_bytes(b"partial")  # another file's
+    save_checkpoint({"kind": "x", "model": {"w": torch.ones(2)}}, tmp_path / "c.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".d.pt.k1lled_9.tmp", "c.pt"]
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_full_disk_is_one_line_and_resume_finishes(tmp_path, micro_overrides, monkeypatch,
+                                                   capsys):
+    """The disk fills up after epoch 1: one error line (exit 2), epoch 1 kept whole and no
+    temporary file left; with space again, --resume finishes the run."""
+    run = tmp_path / "run"
+    argv = ["train", "--config", "tiny/df", *sets(micro_overrides), "--out", str(run)]
+    fsync = os.fsync
+
+    def full(fd: int) -> None:
+        if (run / "last.pt").exists():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "No space left on device" in errors[0]
+    assert "Traceback" not in err
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.yaml", "last.pt",
+                                                     "log.csv"]
+    assert load_checkpoint(run / "last.pt")["epoch"] == 1
+    assert [r["epoch"] for r in csv.DictReader((run / "log.csv").open())] == ["1"]
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0
+    assert [r["epoch"] for r in csv.DictReader((run / "log.csv").open())] == ["1", "2"]
 
 
 def test_truncated_or_wrong_checkpoints_are_clear(tmp_path):

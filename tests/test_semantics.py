@@ -145,3 +145,22 @@ def test_loss_config_builds_weighted_terms_and_labels(micro_cfg):
         build_loss(load_config("tiny/df", ["train.loss={mse: {weight: 1, foo: 2}}"]))
     with pytest.raises(ConfigError, match="must be a finite number >= 0"):
         build_loss(load_config("tiny/df", ["train.loss={mse: -1}"]))
+
+
+def test_clean_memo_computes_once_per_distinct_batch():
+    from semjscc.semantics.memo import CleanMemo
+
+    calls = []
+
+    def net(x):
+        calls.append(x.shape[0])
+        return x.sum(dim=(1, 2, 3))
+
+    memo = CleanMemo(net)
+    a, b = torch.rand(4, 3, 8, 8), torch.rand(4, 3, 8, 8)
+    first = memo(a)
+    assert torch.equal(memo(a.clone()), first) and len(calls) == 1  # same content: cached
+    assert torch.equal(memo(b), net(b)) and len(calls) == 3  # new content: computed
+    c = a.clone()
+    c[0, 0, 0, 0] += 1e-3  # one changed value is a different batch
+    assert not torch.equal(memo(c), first) and len(calls) == 4

@@ -120,6 +120,8 @@ class TrainConfig:
     snr_db_range: list[float] | None = None
     device: str = "auto"
     channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and GPU
+    precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass and loss
+    compile: bool = False  # torch.compile the link (inductor; the first steps compile)
     eval_batch_size: int = 64
 
     def batch_size_for(self, relays: int) -> int:
@@ -254,6 +256,33 @@ class EOConfig:
 
 
 @dataclass
+class ImportanceConfig:
+    """Semantic-importance DJSCC (seed 002): defaults of the importance loss terms (see
+    :mod:`semjscc.losses.importance`; the formulas are our design) and the sweep of
+    ``experiment: importance``: one Bourtsoulatze DJSCC per method × R × train SNR,
+    evaluated at every test SNR."""
+
+    layers: list[str] = field(default_factory=list)  # layers ℓ of T; empty: its deepest one
+    multilayer_layers: list[str] = field(default_factory=list)  # empty: T's last three
+    normalization: str = "relu"  # relu | abs | softmax
+    floor: float = 0.1  # β: w <- (1 - β) w + β / K
+    temperature: float = 1.0  # τ of the softmax normalisation
+    target: str = "label"  # label (true class) | predicted (T's class on the clean image)
+    methods: list[dict[str, Any]] = field(default_factory=lambda: [
+        {"mse": 1.0}, {"unweighted": 1.0}, {"importance": 1.0}, {"pixel-importance": 1.0}])
+    ratios: list[str] = field(default_factory=lambda: ["1/12", "1/6"])
+    train_snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0, 15.0, 20.0])
+    test_snr_db: list[float] = field(default_factory=lambda: [
+        -5.0, 0.0, 5.0, 10.0, 15.0, 20.0])
+    channel: dict[str, Any] = field(default_factory=lambda: {"name": "awgn"})
+    separation: list[str] = field(default_factory=lambda: ["jpeg2000", "webp", "avif"])
+    # the independent classifier: --set overrides of the task classifier's config (another
+    # architecture or seed); it is trained on clean images and never used in a loss
+    independent: list[str] = field(default_factory=lambda: [
+        "task.model=convnet-tiny", "task.width=null", "seed=1"])
+
+
+@dataclass
 class Config:
     name: str = "experiment"
     # what `semjscc reproduce` runs: multihop-dhd (the core paper), eo-semloss (seed 001),
@@ -270,6 +299,7 @@ class Config:
     task: TaskConfig = field(default_factory=TaskConfig)
     judges: JudgeConfig = field(default_factory=JudgeConfig)
     eo: EOConfig = field(default_factory=EOConfig)
+    importance: ImportanceConfig = field(default_factory=ImportanceConfig)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -533,6 +563,7 @@ RULES: dict[str, Any] = {
     "train.weight_decay": _in_range(0, math.inf), "train.snr_db_range": _range_pair,
     "train.plateau_factor": _in_range(0, 1, low_open=True, high_open=True),
     "train.plateau_patience": _int_at_least(0), "train.min_lr": _in_range(0, math.inf),
+    "train.precision": _one_of("fp32", "bf16"),
     "eval.relays": _relays,
     "dhd.width": _int_at_least(2), "dhd.num_bits": _int_at_least(1),
     "dhd.crop_size": _int_at_least(1), "dhd.crop_scale": _crop_scale, "dhd.tau": _positive, "dhd.sigma": _positive,
@@ -550,6 +581,9 @@ RULES: dict[str, Any] = {
     "sweep.snr_adaptive_range": _range_pair, "sweep.qf_max_blocks": _int_at_least(1),
     "judges.dhd_epochs": _int_at_least(1), "judges.dhd_width": _int_at_least(2),
     "eo.ratios": _ratio, "eo.snr_adaptive_range": _range_pair,
+    "importance.normalization": _one_of("relu", "abs", "softmax"),
+    "importance.floor": _in_range(0, 1), "importance.temperature": _positive,
+    "importance.target": _one_of("label", "predicted"), "importance.ratios": _ratio,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -12,9 +13,12 @@ from typing import BinaryIO
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(file_object)`` on a temporary file next to ``path``, flush, fsync and
     rename it over ``path``: the file appears complete or not at all (a full disk or a crash
-    leaves the previous file, if any, untouched). Returns ``path``."""
+    leaves the previous file, if any, untouched). A temporary file that a killed writer left
+    for ``path`` is removed first. Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # what open() would have given, not mkstemp's 0600

@@ -18,8 +18,10 @@ from pathlib import Path
 import torch
 
 from ..config import Config, load_config
+from ..engine.executor import Shard
 from ..engine.qf import parse_settings
 from ..errors import SemjsccError
+from ..registry import EXECUTORS
 
 MAX_RELAYS = 16  # beyond the paper's 3 a warning; beyond this an error
 PAPER_MAX_RELAYS = 3
@@ -196,6 +198,31 @@ def qf_settings(text: str) -> str:
                                              "nothing")
     except SemjsccError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def executor_kind(text: str) -> str:
+    """A registered executor name (``local``, ``ray``)."""
+    if text not in EXECUTORS:
+        raise argparse.ArgumentTypeError(f"unknown executor {text!r}; choose one of: "
+                                         f"{', '.join(EXECUTORS.names())}")
+    return text
+
+
+def shard_spec(text: str) -> Shard:
+    """``i/n`` with 1 <= i <= n, e.g. ``2/8``."""
+    try:
+        return Shard.parse(text)
+    except SemjsccError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def address_spec(text: str) -> str:
+    """A Ray cluster address: ``auto`` or ``HOST:PORT`` (optionally ``ray://HOST:PORT``)."""
+    host, _, port = text.removeprefix("ray://").rpartition(":")
+    if text != "auto" and not (host and port.isdigit() and 0 < int(port) < 65536):
+        raise argparse.ArgumentTypeError(f"expected a Ray address HOST:PORT (e.g. "
+                                         f"10.0.0.1:6379) or auto, got {text!r}")
     return text
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..engine import eo  # noqa: F401  (registers the eo-semloss experiment)
+from ..engine import eo, importance  # noqa: F401  (register their experiments)
+from ..engine.executor import build_executor
 from ..engine.reproduce import reproduce
-from .common import device_spec, out_dir
+from .common import address_spec, device_spec, executor_kind, out_dir, shard_spec
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +25,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. data.root=/data/nuswide_m256")
     p.add_argument("--device", default=None, type=device_spec, help="auto (default), cpu, cuda, cuda:1")
+    p.add_argument("--executor", default="local", type=executor_kind,
+                   help="where trainings and codebook fits run: local (default, one after "
+                   "another) or ray (Ray tasks, one GPU each where the cluster has GPUs)")
+    p.add_argument("--address", default=None, type=address_spec,
+                   help="Ray cluster HOST:PORT (or auto) for --executor ray; default: a local "
+                   "Ray instance")
+    p.add_argument("--shard", default=None, type=shard_spec, metavar="I/N",
+                   help="run only shard I of N of the trainings and codebook fits (e.g. one "
+                   "SLURM array task each), then stop; an un-sharded run finishes and evaluates")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = args.preset if Path(args.preset).is_file() else f"{args.preset}/reproduce"
-    reproduce(spec, args.out, args.overrides, args.device)
+    executor = build_executor(args.executor, args.shard, args.address)
+    reproduce(spec, args.out, args.overrides, args.device, executor)
     return 0

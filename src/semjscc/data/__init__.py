@@ -1,4 +1,5 @@
-"""Datasets for semantic DeepJSCC: built-in synthetic shapes, NUS-WIDE lists, image folders.
+"""Datasets for semantic DeepJSCC: built-in synthetic shapes, NUS-WIDE lists, image folders,
+EuroSAT and CIFAR-10.
 
 Every item is ``{"image": FloatTensor (3, S, S) in [0, 1], "label": FloatTensor (C,) 0/1
 (multi-hot, or one-hot for single-label sets), "index": int}``; every dataset has
@@ -16,6 +17,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
+from .cifar10 import CIFAR10
 from .errors import DataError
 from .eurosat import EuroSAT, split_manifest
 from .files import LabelledFiles
@@ -55,6 +57,7 @@ def num_classes_of(cfg: DataConfig) -> int:
 
 
 __all__ = [
+    "CIFAR10",
     "CLASS_NAMES",
     "SPLITS",
     "DataError",

@@ -6,19 +6,33 @@ Utilisation is the model's achieved FLOP/s (2 FLOPs per MAC; a training step cou
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ..channels import AWGN
 from ..channels.quantize import fit_codebook
-from ..config import ModelConfig
-from ..models import create_model, hop
+from ..config import ModelConfig, TrainConfig
+from ..errors import ConfigError
+from ..models import JSCCModel, MultiHopDF, Yilmaz2023DeepJSCC, create_model, hop
 from ..models.complexity import count_macs
-from .distributed import memory_format
+from ..models.yilmaz2023 import to_kaira_state_dicts
+from ..registry import PEERS
+from .distributed import autocast, maybe_compile, memory_format
+
+BENCH_SNR_DB = 0.0
 
 
 def _sync(device: torch.device) -> None:
@@ -26,18 +40,27 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timeit(fn, device: torch.device, warmup: int, repeats: int) -> float:
-    """Median seconds per call of ``fn``."""
+def _timeit_many(fns: dict[str, Callable[[], object]], device: torch.device, warmup: int,
+                 repeats: int) -> dict[str, float]:
+    """Median seconds per call of each of ``fns``, the calls interleaved (one of each per
+    round) so that a change in machine load affects all alike."""
     for _ in range(warmup):
-        fn()
+        for fn in fns.values():
+            fn()
     _sync(device)
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: sorted(t)[len(t) // 2] for name, t in times.items()}
+
+
+def _timeit(fn: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> float:
+    """Median seconds per call of ``fn``."""
+    return _timeit_many({"": fn}, device, warmup, repeats)[""]
 
 
 def matmul_flops(device: torch.device, sizes: tuple[int, ...] = (1024, 2048, 4096),
@@ -98,30 +121,88 @@ class ModelBench:
     infer_flops: float
 
 
-def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
-                device: torch.device, repeats: int = 5, channels_last: bool = True) -> ModelBench:
-    """One-hop (r = 0) training step and inference throughput of a DeepJSCC pair."""
-    fmt = memory_format(channels_last)
-    model = create_model(cfg).to(device, memory_format=fmt)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(
-        memory_format=fmt)
-    snr = torch.zeros(batch_size, device=device)
+@dataclass
+class OneHop:
+    """A DeepJSCC pair under test: ``module`` holds its weights, ``forward(x, snr_db)`` is
+    one hop (encode, power-normalise, AWGN, decode): (B, 3, H, W), (B,) -> (B, 3, H, W);
+    ``fmt`` is the memory format its input images come in."""
+
+    module: nn.Module
+    forward: Callable[[Tensor, Tensor], Tensor]
+    fmt: torch.memory_format = torch.contiguous_format
+
+
+def ours(model: JSCCModel, train: TrainConfig) -> OneHop:
+    """Our hop with the speed switches of ``train`` (channels_last, compile)."""
+    fmt = memory_format(train.channels_last)
+    model.to(memory_format=fmt)
     channel = AWGN()
+    return OneHop(model, maybe_compile(lambda x, snr: hop(model, x, channel, snr),
+                                       train.compile), fmt)
+
+
+@PEERS.register("kaira")
+def kaira_q2(model: Yilmaz2023DeepJSCC, image_size: int) -> OneHop:
+    """kaira's ``Tung2022DeepJSCCQ2`` encoder/decoder holding ``model``'s weights, with
+    kaira's TotalPowerConstraint (k = M/2 · (S/4)² symbols of unit power per image) and
+    AWGNChannel (σ²/2 per real at ``BENCH_SNR_DB``), used as shipped: fp32, NCHW."""
+    try:
+        from kaira.channels import AWGNChannel
+        from kaira.constraints import TotalPowerConstraint
+        from kaira.models.image.tung2022_deepjscc_q import (
+            Tung2022DeepJSCCQ2Decoder,
+            Tung2022DeepJSCCQ2Encoder,
+        )
+    except ImportError:
+        raise ConfigError("--peer kaira needs kaira: pip install 'semjscc[bench]'") from None
+    n, m = model.num_features, model.num_latent
+    enc, dec = Tung2022DeepJSCCQ2Encoder(n, m), Tung2022DeepJSCCQ2Decoder(n, m)
+    enc_state, dec_state = to_kaira_state_dicts(model.state_dict())
+    enc.load_state_dict(enc_state)
+    dec.load_state_dict(dec_state)
+    power = TotalPowerConstraint(total_power=model.num_symbols(image_size, image_size))
+    channel = AWGNChannel(avg_noise_power=10 ** (-BENCH_SNR_DB / 10) / 2)
+    return OneHop(nn.ModuleList([enc, dec]),
+                  lambda x, snr: dec(channel(power(enc(x, snr))), snr))
+
+
+def step_fns(system: OneHop, image_size: int, batch_size: int, device: torch.device,
+             precision: str = "fp32") -> tuple[Callable[[], None], Callable[[], None]]:
+    """(training step, inference) of ``system`` on a fixed random batch: Adam on the MSE
+    of one hop, in ``precision`` (autocast)."""
+    system.module.to(device)
+    opt = torch.optim.Adam(system.module.parameters(), lr=1e-4)
+    x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(
+        memory_format=system.fmt)
+    snr = torch.full((batch_size,), BENCH_SNR_DB, device=device)
 
     def train_step() -> None:
         opt.zero_grad(set_to_none=True)
-        (hop(model, x, channel, snr) - x).pow(2).mean().backward()
+        with autocast(device, precision):
+            loss = (system.forward(x, snr) - x).float().pow(2).mean()
+        loss.backward()
         opt.step()
 
     @torch.no_grad()
     def infer() -> None:
-        hop(model, x, channel, snr)
+        with autocast(device, precision):
+            system.forward(x, snr)
 
+    return train_step, infer
+
+
+def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
+                device: torch.device, repeats: int = 5,
+                train: TrainConfig | None = None) -> ModelBench:
+    """One-hop (r = 0) training step and inference throughput of a DeepJSCC pair with the
+    speed switches of ``train`` (default: TrainConfig's)."""
+    train = train or TrainConfig()
+    system = ours(create_model(cfg), train)
+    train_step, infer = step_fns(system, image_size, batch_size, device, train.precision)
     with PeakMemory(device) as mem:
         t_train = _timeit(train_step, device, warmup=2, repeats=repeats)
     t_infer = _timeit(infer, device, warmup=2, repeats=repeats)
-    gmacs = count_macs(model, image_size)["hop"] / 1e9
+    gmacs = count_macs(system.module, image_size)["hop"] / 1e9
     return ModelBench(
         name=name, image_size=image_size, batch_size=batch_size,
         train_images_per_s=batch_size / t_train, infer_images_per_s=batch_size / t_infer,
@@ -129,6 +210,114 @@ def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
         train_flops=3 * 2 * gmacs * 1e9 * batch_size / t_train,
         infer_flops=2 * gmacs * 1e9 * batch_size / t_infer,
     )
+
+
+@dataclass
+class PeerBench:
+    """Images/s of ours and the peer's systems (by name) on one size."""
+
+    num_features: int
+    num_latent: int
+    image_size: int
+    batch_size: int
+    train_images_per_s: dict[str, float]
+    infer_images_per_s: dict[str, float]
+
+
+def bench_peer(peer: str, cases: list[tuple[int, int, int, int]], device: torch.device,
+               repeats: int = 5, train: TrainConfig | None = None) -> list[PeerBench]:
+    """Ours (with the switches of ``train``) against ``peer`` on each (N, M, image size,
+    batch) case, same initial weights, same process, timings interleaved. The peer runs
+    as shipped (``<peer>``) and fed channels-last images (``<peer>-nhwc``, the layout
+    convolutions then keep)."""
+    train = train or TrainConfig()
+    out = []
+    for n, m, size, batch in cases:
+        torch.manual_seed(0)
+        model = Yilmaz2023DeepJSCC(n, m)
+        shipped = PEERS.build(peer, model=model, image_size=size)
+        nhwc = replace(PEERS.build(peer, model=model, image_size=size), fmt=torch.channels_last)
+        systems = {"ours": ours(model, train), peer: shipped, f"{peer}-nhwc": nhwc}
+        fns = {name: step_fns(system, size, batch, device,
+                              train.precision if name == "ours" else "fp32")
+               for name, system in systems.items()}
+        t_train = _timeit_many({k: f[0] for k, f in fns.items()}, device, 2, repeats)
+        t_infer = _timeit_many({k: f[1] for k, f in fns.items()}, device, 2, repeats)
+        out.append(PeerBench(n, m, size, batch, {k: batch / t for k, t in t_train.items()},
+                             {k: batch / t for k, t in t_infer.items()}))
+    return out
+
+
+@dataclass
+class DDPBench:
+    """One-hop training images/s of one process using every thread, and of ``world``
+    gloo DDP processes splitting the same global batch and the threads."""
+
+    world: int
+    threads: int
+    batch_size: int
+    single_images_per_s: float
+    ddp_images_per_s: float
+
+    @property
+    def scaling(self) -> float:
+        return self.ddp_images_per_s / self.single_images_per_s
+
+
+def _ddp_step_seconds(cfg: ModelConfig, image_size: int, batch: int, repeats: int,
+                      channels_last: bool) -> float:
+    """Median seconds of one DDP-wrapped (when a process group exists) training step of a
+    one-hop link on ``batch`` images."""
+    fmt = memory_format(channels_last)
+    torch.manual_seed(0)
+    link: nn.Module = MultiHopDF(create_model(cfg).to(memory_format=fmt), AWGN())
+    if dist.is_initialized():
+        link = DistributedDataParallel(link)
+    opt = torch.optim.Adam(link.parameters(), lr=1e-4)
+    x = torch.rand(batch, 3, image_size, image_size).contiguous(memory_format=fmt)
+    snr = [torch.full((batch,), BENCH_SNR_DB)]
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        (link(x, snr)["x_hat"] - x).pow(2).mean().backward()
+        opt.step()
+
+    return _timeit(step, torch.device("cpu"), warmup=2, repeats=repeats)
+
+
+def _ddp_worker(rank: int, world: int, port: int, cfg: ModelConfig, image_size: int,
+                batch: int, repeats: int, channels_last: bool, threads: int,
+                result: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(threads)
+    try:
+        seconds = _ddp_step_seconds(cfg, image_size, batch // world, repeats, channels_last)
+        if rank == 0:
+            Path(result).write_text(json.dumps(seconds))
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_ddp(cfg: ModelConfig, image_size: int, batch_size: int, world: int = 2,
+              repeats: int = 5, channels_last: bool = True) -> DDPBench:
+    """CPU DDP scaling: ``world`` gloo processes with threads/world threads each (spawned
+    here) against this process alone, on the same global batch (a multiple of ``world``)."""
+    threads = torch.get_num_threads()
+    single = _ddp_step_seconds(cfg, image_size, batch_size, repeats, channels_last)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = str(Path(tmp) / "seconds.json")
+        mp.spawn(_ddp_worker, nprocs=world, args=(
+            world, _free_port(), cfg, image_size, batch_size, repeats, channels_last,
+            max(1, threads // world), result))
+        ddp = json.loads(Path(result).read_text())
+    return DDPBench(world, threads, batch_size, batch_size / single, batch_size / ddp)
 
 
 @dataclass

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 
 from ..errors import ConfigError
+
+F = TypeVar("F", bound=Callable)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,15 @@ def training_session(device_spec: str) -> Iterator[tuple[torch.device, DistInfo]
 def memory_format(channels_last: bool) -> torch.memory_format:
     """``torch.channels_last`` (NHWC, faster convolutions) or the default layout."""
     return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def autocast(device: torch.device, precision: str = "fp32") -> AbstractContextManager:
+    """Mixed-precision region for ``train.precision``: ``fp32`` (no autocast) or ``bf16``
+    autocast on ``device``."""
+    dtype = PRECISIONS[precision]
+    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def maybe_compile(fn: F, enabled: bool) -> F:
+    """``torch.compile(fn)`` when ``enabled`` (``train.compile``), else ``fn``."""
+    return torch.compile(fn) if enabled else fn

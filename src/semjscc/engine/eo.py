@@ -52,6 +52,7 @@ from ..registry import EXPERIMENTS
 from ..semloss import FAMILIES, AllocationProblem
 from .eo_report import allocation_stage, fit_stage, write_report
 from .evaluate import Suite, df_system, evaluate_system, shared_lpips
+from .executor import Executor, LocalExecutor, Unit
 from .pipeline import STATES, cached_rows, flow_yaml, run_state
 from .results import read_results, write_results
 from .train_jscc import train_jscc
@@ -463,9 +464,26 @@ def cached_evaluation(cache: Path, sources: list[Path], compute: Any,
 # --------------------------------------------------------------------------- pipeline
 
 
+def training_units(plan: EOPlan) -> list[Unit]:
+    """The clean task classifier and every DJSCC of ``plan`` as executor units."""
+    cfg = plan.cfg
+    units = [Unit("task", f"[1/6] task classifier ({cfg.task.model}) on clean images",
+                  lambda state: train_task(cfg, plan.task_dir, resume=state == "partial"),
+                  lambda: run_state(plan.task_dir, cfg.task.epochs))]
+    for i, run in enumerate(plan.runs, start=1):
+        units.append(Unit(f"djscc/{run.dir.relative_to(plan.out / 'djscc')}",
+                          f"[2/6] DJSCC {i}/{len(plan.runs)} ({run.label})",
+                          lambda state, run=run: train_jscc(run.cfg, run.dir,
+                                                            resume=state == "partial"),
+                          lambda run=run: run_state(run.dir, run.cfg.train.epochs)))
+    return units
+
+
 @EXPERIMENTS.register("eo-semloss")
-def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float) -> Path:
-    """The EO semantic-loss experiment (see the module docstring); returns ``out``."""
+def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float,
+                 executor: Executor | None = None) -> Path:
+    """The EO semantic-loss experiment (see the module docstring) with its trainings on
+    ``executor`` (default: local); returns ``out``."""
     check_prerequisites(cfg)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "reproduce.yaml")
@@ -478,16 +496,12 @@ def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float) -> P
              "SNR-adaptive" if eo.snr_adaptive else "one per SNR", len(plan.conditions),
              ",".join(eo.protocols) or "none", ",".join(eo.separation) or "none")
 
-    state = run_state(plan.task_dir, cfg.task.epochs)
-    log.info("[1/6] task classifier (%s) on clean images: %s", cfg.task.model, STATES[state])
-    if state != "done":
-        train_task(cfg, plan.task_dir, resume=state == "partial")
-
-    for i, run in enumerate(plan.runs, start=1):
-        state = run_state(run.dir, run.cfg.train.epochs)
-        log.info("[2/6] DJSCC %d/%d (%s): %s", i, len(plan.runs), run.label, STATES[state])
-        if state != "done":
-            train_jscc(run.cfg, run.dir, resume=state == "partial")
+    executor = executor or LocalExecutor()
+    waiting = executor.run(training_units(plan))
+    if executor.shard is not None:
+        log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
+                 "finishes the sweep and evaluates", executor.shard, len(waiting))
+        return out
 
     clean = clean_result(plan, dev)
     loader = test_loader(cfg)  # one dataset: synthetic images are rendered once

@@ -14,6 +14,7 @@ refused (it would mix settings), so a changed experiment needs a new ``--out``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -45,8 +46,8 @@ from .evaluate import (
     judge_suites,
     shared_lpips,
 )
+from .executor import Executor, LocalExecutor, Unit
 from .pipeline import (
-    STATES,
     cached_rows,
     flow_yaml,
     fmt_duration,
@@ -217,8 +218,7 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     size = cfg.data.image_size
     small = device.type == "cuda" or size <= 64  # big CPU batches would take minutes to time
     batch = cfg.train.batch_size_for(0) if small else 1
-    hop = bench_model("estimate", cfg.model, size, batch, device, repeats=2,
-                      channels_last=cfg.train.channels_last)
+    hop = bench_model("estimate", cfg.model, size, batch, device, repeats=2, train=cfg.train)
     t_hop = 1.0 / hop.train_images_per_s  # one hop forward+backward per image
     fmt = memory_format(cfg.train.channels_last)
     dhd = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=False).to(
@@ -276,9 +276,10 @@ def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
 
 
 def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
-              device: str | None = None) -> Path:
+              device: str | None = None, executor: Executor | None = None) -> Path:
     """Run (or finish) the experiment described by preset/config ``spec`` into ``out``:
-    ``experiment`` names the registered pipeline (see ``EXPERIMENTS.names()``)."""
+    ``experiment`` names the registered pipeline (see ``EXPERIMENTS.names()``); its
+    trainings run on ``executor`` (default: one after another in this process)."""
     started = time.perf_counter()
     out = Path(out)
     cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))
@@ -290,11 +291,65 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
         if diff:
             raise ConfigError(f"{out} holds a reproduction with other settings ({', '.join(diff[:5])}); "
                               "use a new --out (or the same settings) so results are not mixed")
-    return pipeline(cfg, out, resolve_device(cfg.train.device), started)
+    dev = resolve_device(cfg.train.device)
+    if "executor" in inspect.signature(pipeline).parameters:
+        return pipeline(cfg, out, dev, started, executor=executor)
+    if executor is not None and (executor.shard or not isinstance(executor, LocalExecutor)):
+        raise ConfigError(f"experiment {cfg.experiment!r} runs its units locally only; drop "
+                          "--executor and --shard")
+    return pipeline(cfg, out, dev, started)
+
+
+def sweep_units(plan: Plan, settings: list[tuple[int, float]]
+                ) -> tuple[list[Unit], list[tuple[DFRun, float, Path]]]:
+    """The trainings and codebook fits of ``plan`` as executor units (DHD and judges, DF
+    models with r = 0 first, QF codebooks of the shared-pair r = 0 models at the QF SNRs),
+    and the (run, SNR, codebook dir) triples of QF."""
+    cfg = plan.cfg
+    units = [Unit("dhd", "[1/5] DHD", lambda state: train_dhd(cfg, plan.dhd_dir,
+                                                                state == "partial"),
+                  lambda: run_state(plan.dhd_dir, cfg.dhd.epochs))]
+    for j in plan.judges:
+        train = train_dhd if j.is_dhd else train_task
+        units.append(Unit(f"judge/{j.name}", f"[1/5] judge {j.name}",
+                          lambda state, j=j, train=train: train(j.cfg, j.dir, state == "partial"),
+                          lambda j=j: run_state(j.dir, j.epochs)))
+    df_runs = sorted(plan.df_runs, key=lambda r: r.relays)
+    key = {run.checkpoint: f"df/{method_slug(run.method)}/{run.dir.name}" for run in df_runs}
+    for i, run in enumerate(df_runs, start=1):
+        parent = key.get(Path(run.cfg.train.init_from)) if run.cfg.train.init_from else None
+        units.append(Unit(
+            key[run.checkpoint], f"[2/5] DF model {i}/{len(df_runs)} ({run.label})",
+            lambda state, run=run: train_jscc(run.cfg, run.dir, resume=state == "partial"),
+            lambda run=run: run_state(run.dir, run.cfg.train.epochs),
+            needs=(*(["dhd"] if "dhd" in run.loss else []), *([parent] if parent else [])),
+            group=parent))
+    qf_dirs: list[tuple[DFRun, float, Path]] = []
+    wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
+    for run in (r for r in df_runs if r.relays == 0 and r.shared):
+        for snr in [s for s in run.eval_snrs if s in (cfg.sweep.qf_snr_db or run.eval_snrs)]:
+            book_dir = plan.out / "qf" / method_slug(run.method) / f"snr{snr:g}"
+            qf_dirs.append((run, snr, book_dir))
+
+            def state(run: DFRun = run, book_dir: Path = book_dir) -> str:
+                have = {p.name for p in book_dir.glob("qf_*.safetensors")
+                        if p.stat().st_mtime >= run.checkpoint.stat().st_mtime}
+                return "done" if wanted <= have else "new"
+
+            units.append(Unit(
+                f"qf/{method_slug(run.method)}/snr{snr:g}",
+                f"[3/5] QF codebooks {run.method} at {snr:g} dB",
+                lambda _, run=run, snr=snr, book_dir=book_dir: fit_codebooks(
+                    run.checkpoint, settings, book_dir, snr, cfg.sweep.qf_max_blocks, cfg.seed,
+                    cfg.train.device),
+                state, needs=(key[run.checkpoint],), group=key[run.checkpoint],
+                words=(("done", "finished, skipped"), ("new", "fitting"))))
+    return units, qf_dirs
 
 
 @EXPERIMENTS.register("multihop-dhd")
-def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float) -> Path:
+def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float,
+                       executor: Executor | None = None) -> Path:
     """The core paper: DHD, judges, DF models, QF codebooks, evaluation, figures, report.
     Writes ``out/reproduce.yaml`` once its prerequisites are checked."""
     recorded = out / "reproduce.yaml"
@@ -314,39 +369,15 @@ def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float
              "evaluation", fmt_duration(estimate["total"]), fmt_duration(estimate["dhd"]),
              fmt_duration(estimate["df"]))
 
-    # 1. DHD and the independent judges
-    for name, run_dir, epochs, train in [
-            ("DHD", plan.dhd_dir, cfg.dhd.epochs, lambda d, res: train_dhd(cfg, d, res)),
-            *[(f"judge {j.name}", j.dir, j.epochs,
-               lambda d, res, j=j: (train_dhd if j.is_dhd else train_task)(j.cfg, d, res))
-              for j in plan.judges]]:
-        state = run_state(run_dir, epochs)
-        log.info("[1/5] %s: %s", name, STATES[state])
-        if state != "done":
-            train(run_dir, state == "partial")
-
-    # 2. DF models (r = 0 first so warm starts find their parents)
-    for i, run in enumerate(sorted(plan.df_runs, key=lambda r: r.relays), start=1):
-        state = run_state(run.dir, run.cfg.train.epochs)
-        log.info("[2/5] DF model %d/%d (%s): %s", i, len(plan.df_runs), run.label, STATES[state])
-        if state != "done":
-            train_jscc(run.cfg, run.dir, resume=state == "partial")
-
-    # 3. QF codebooks on the (shared-pair) r = 0 models
+    # 1.-3. DHD and judges, DF models, QF codebooks: units of the executor
     settings = parse_settings(",".join(cfg.sweep.qf))
-    qf_dirs: list[tuple[DFRun, float, Path]] = []
-    for run in (r for r in plan.df_runs if r.relays == 0 and r.shared):
-        for snr in [s for s in run.eval_snrs if s in (cfg.sweep.qf_snr_db or run.eval_snrs)]:
-            book_dir = out / "qf" / method_slug(run.method) / f"snr{snr:g}"
-            wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
-            have = {p.name for p in book_dir.glob("qf_*.safetensors")
-                    if p.stat().st_mtime >= run.checkpoint.stat().st_mtime}
-            log.info("[3/5] QF codebooks %s at %g dB: %s", run.method, snr,
-                     "finished, skipped" if wanted <= have else "fitting")
-            if settings and not wanted <= have:
-                fit_codebooks(run.checkpoint, settings, book_dir, snr, cfg.sweep.qf_max_blocks,
-                              cfg.seed, str(dev))
-            qf_dirs.append((run, snr, book_dir))
+    units, qf_dirs = sweep_units(plan, settings)
+    executor = executor or LocalExecutor()
+    waiting = executor.run(units)
+    if executor.shard is not None:
+        log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
+                 "finishes the sweep and evaluates", executor.shard, len(waiting))
+        return out
 
     # 4. evaluation
     log.info("[4/5] evaluation (database hashes, DF, QF, separation) with %d judges",

@@ -49,8 +49,10 @@ def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The module inside DDP/compile wrappers (so state_dict keys never carry ``module.``)."""
-    return getattr(model, "module", model)
+    """The module inside DDP/compile wrappers (so state_dict keys never carry ``module.``
+    or ``_orig_mod.``)."""
+    inner = getattr(model, "_orig_mod", model)
+    return getattr(inner, "module", inner)
 
 
 class Run:

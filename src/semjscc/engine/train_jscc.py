@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
-from torchmetrics.aggregation import MeanMetric, SumMetric
+from torchmetrics.aggregation import SumMetric
 
 from ..channels import build_channel
 from ..checkpoint import load_checkpoint
@@ -27,7 +27,14 @@ from ..losses import WeightedLoss, build_loss
 from ..models import JSCCModel, MultiHopDF
 from ..models.multihop import HopCodecs, create_codecs
 from ..progress import progress
-from .distributed import DistInfo, memory_format, per_process_batch, training_session
+from .distributed import (
+    DistInfo,
+    autocast,
+    maybe_compile,
+    memory_format,
+    per_process_batch,
+    training_session,
+)
 from .run import Run, unwrap
 from .seed import seed_everything
 
@@ -104,23 +111,24 @@ def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sample
               generator: torch.Generator | None = None, desc: str = "",
               fmt: torch.memory_format = torch.contiguous_format,
               batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-              ) -> dict[str, float]:
+              precision: str = "fp32") -> dict[str, float]:
     """One pass over ``loader``; trains when ``optimizer`` is given (stepping
-    ``batch_scheduler`` after every batch). ``snr_sampler(B, device)`` gives the hop SNRs of
-    a batch. Returns image-weighted means of the objective's terms plus ``psnr`` (per image,
-    output clamped to [0, 1]) and ``images``, synchronised over DDP processes through
-    torchmetrics."""
+    ``batch_scheduler`` after every batch), the forward pass and loss in ``precision``
+    (autocast). ``snr_sampler(B, device)`` gives the hop SNRs of a batch. Returns
+    image-weighted means of the objective's terms plus ``psnr`` (per image, output clamped
+    to [0, 1]) and ``images``, synchronised over DDP processes through torchmetrics; the
+    loop itself never waits for the device (a NaN shows in the means)."""
     training = optimizer is not None
     link.train(training)
-    means: dict[str, MeanMetric] = {}
-    n_images = SumMetric().to(device)
+    sums: dict[str, SumMetric] = {}  # image-weighted sums; no NaN check (it would sync)
+    n_images = SumMetric(nan_strategy="disable").to(device)
     bar = progress(loader, desc, enabled=dist.is_main)
     for batch in bar:
         x = batch["image"].to(device, non_blocking=True, memory_format=fmt)
         labels = batch["label"].to(device, non_blocking=True)
-        with torch.set_grad_enabled(training):
+        with torch.set_grad_enabled(training), autocast(device, precision):
             out = link(x, snr_sampler(x.shape[0], device), generator=generator)
-            terms = objective(x, out["x_hat"], labels)
+            terms = objective(x, out["x_hat"].float(), labels)
         if training:
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
@@ -128,17 +136,19 @@ def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sample
             if batch_scheduler is not None:
                 batch_scheduler.step()
         with torch.no_grad():
-            err = (out["x_hat"].detach().clamp(0, 1) - x).pow(2).flatten(1).mean(1)
+            err = (out["x_hat"].detach().float().clamp(0, 1) - x).pow(2).flatten(1).mean(1)
             values = {k: v.detach() for k, v in terms.items()}
             values["psnr"] = (-10 * torch.log10(err.clamp_min(1e-10))).mean()
         for key, value in values.items():
-            if key not in means:
-                means[key] = MeanMetric().to(device)
-            means[key].update(value, weight=x.shape[0])
+            if key not in sums:
+                sums[key] = SumMetric(nan_strategy="disable").to(device)
+            sums[key].update(value * x.shape[0])
         n_images.update(x.shape[0])
-        bar.set_postfix(loss=f"{float(values['loss']):.4f}")
-    return {**{k: float(m.compute()) for k, m in sorted(means.items())},
-            "images": int(n_images.compute())}
+        if not bar.disable:  # reading the loss waits for the device
+            bar.set_postfix(loss=f"{float(values['loss']):.4f}")
+    images = n_images.compute()
+    return {**{k: float(m.compute() / images) for k, m in sorted(sums.items())},
+            "images": int(images)}
 
 
 def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
@@ -163,6 +173,7 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         if dist.enabled:
             link = DistributedDataParallel(
                 link, device_ids=[device.index] if device.type == "cuda" else None)
+        link = maybe_compile(link, cfg.train.compile)
         objective = build_loss(cfg, device)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
                                      weight_decay=cfg.train.weight_decay)
@@ -177,12 +188,13 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             lr = optimizer.param_groups[0]["lr"]
             tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
                            desc=f"epoch {epoch}/{cfg.train.epochs} train", fmt=fmt,
-                           batch_scheduler=scheduler if per_batch else None)
+                           batch_scheduler=scheduler if per_batch else None,
+                           precision=cfg.train.precision)
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
                            generator=val_gen, desc=f"epoch {epoch} val",
-                           fmt=fmt)
+                           fmt=fmt, precision=cfg.train.precision)
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(va["loss"])
             elif not per_batch:

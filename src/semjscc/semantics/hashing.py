@@ -12,6 +12,7 @@ from torchmetrics import MetricCollection
 
 from ..metrics import HammingMAP, HashBitAgreement, HashCosine
 from ..progress import progress
+from .memo import CleanMemo
 
 
 @torch.no_grad()
@@ -38,6 +39,7 @@ class HashJudge:
     def __init__(self, hasher: nn.Module, db_hashes: Tensor, db_labels: Tensor,
                  top_k: int | None, suffix: str = "") -> None:
         self.hasher, self.suffix = hasher, suffix
+        self.clean_hashes = CleanMemo(hasher)
         self.db_hashes, self.db_labels, self.top_k = db_hashes, db_labels, top_k
 
     def metrics(self) -> MetricCollection:
@@ -49,5 +51,5 @@ class HashJudge:
 
     def inputs(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
         """The metrics' keyword inputs: ``preds`` h(Ŝ), ``target`` h(S), ``labels``."""
-        return {"preds": self.hasher(x_hat.clamp(0.0, 1.0)), "target": self.hasher(x),
+        return {"preds": self.hasher(x_hat.clamp(0.0, 1.0)), "target": self.clean_hashes(x),
                 "labels": labels}

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from ..metrics import LabelAgreement, classification_metrics
+from .memo import CleanMemo
 
 
 class ClassifierJudge:
@@ -23,6 +24,7 @@ class ClassifierJudge:
                  suffix: str = "") -> None:
         self.classifier, self.multi_label = classifier, multi_label
         self.num_classes, self.suffix = num_classes, suffix
+        self.clean_logits = CleanMemo(classifier)
 
     def metrics(self) -> MetricCollection:
         metrics = classification_metrics(self.num_classes, self.multi_label,
@@ -33,5 +35,5 @@ class ClassifierJudge:
     def inputs(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
         """The metrics' keyword inputs: ``preds`` T(Ŝ), ``target`` T(S) (logits (B, C)) and
         ``labels`` (B, C)."""
-        return {"preds": self.classifier(x_hat.clamp(0.0, 1.0)), "target": self.classifier(x),
+        return {"preds": self.classifier(x_hat.clamp(0.0, 1.0)), "target": self.clean_logits(x),
                 "labels": labels}

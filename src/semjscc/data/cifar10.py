@@ -1,0 +1,129 @@
+"""The ``cifar10`` dataset kind: CIFAR-10 (10 classes, 32x32) read by
+``torchvision.datasets.CIFAR10`` from the standard python-version batch files.
+
+``data.root`` holds ``cifar-10-batches-py/`` (``data_batch_1`` … ``data_batch_5``,
+``test_batch``, ``batches.meta``), as the archive unpacks, or is that folder itself. Nothing
+is downloaded. ``test`` is the test batch; ``train`` and ``val`` split the five training
+batches per class (``data.val_fraction``, seeded by ``data.seed``); ``db`` is ``train``.
+The files are checked for presence, not hashed (torchvision hashes them when it downloads
+them); an unreadable file is a one-line error.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
+
+from ..config import DataConfig
+from ..registry import DATASETS
+from .errors import DataError, check_num_classes
+from .splits import canonical_split, stratified_split
+
+URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+FOLDER = TorchvisionCIFAR10.base_folder  # cifar-10-batches-py
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck")
+FILES = (*[name for name, _ in TorchvisionCIFAR10.train_list],
+         *[name for name, _ in TorchvisionCIFAR10.test_list],
+         TorchvisionCIFAR10.meta["filename"])
+
+
+class _PresentFiles(TorchvisionCIFAR10):
+    """torchvision's reader with presence checks instead of MD5 sums."""
+
+    train_list: ClassVar[list[list[str | None]]] = [
+        [name, None] for name, _ in TorchvisionCIFAR10.train_list]
+    test_list: ClassVar[list[list[str | None]]] = [
+        [name, None] for name, _ in TorchvisionCIFAR10.test_list]
+    meta: ClassVar[dict[str, str | None]] = {**TorchvisionCIFAR10.meta, "md5": None}
+
+
+def _fix(problem: str) -> DataError:
+    return DataError(f"{problem}; data.kind=cifar10 expects ROOT/{FOLDER}/ with "
+                     f"{', '.join(FILES)}: download {URL} and unpack it into data.root")
+
+
+def parent_root(cfg: DataConfig) -> Path:
+    """The folder holding ``cifar-10-batches-py`` (``data.root`` or its parent)."""
+    if cfg.root is None:
+        raise _fix("data.root is not set")
+    root = Path(cfg.root).expanduser()
+    if root.name == FOLDER:
+        root = root.parent
+    missing = [name for name in FILES if not (root / FOLDER / name).is_file()]
+    if missing:
+        raise _fix(f"{root / FOLDER} lacks {', '.join(missing)}")
+    return root
+
+
+@functools.lru_cache(maxsize=2)
+def read_batches(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 32, 32, 3) uint8 images and (N,) int64 labels of the training or test batches."""
+    try:
+        data = _PresentFiles(str(root), train=train, download=False)
+    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, OSError) as exc:
+        raise _fix(f"cannot read the batch files in {root / FOLDER} ({type(exc).__name__}); "
+                   "they are corrupted or not the python version") from None
+    return np.asarray(data.data, dtype=np.uint8), np.asarray(data.targets, dtype=np.int64)
+
+
+@DATASETS.register("cifar10")
+class CIFAR10(Dataset):
+    """CIFAR-10 images with one-hot (10,) labels in :data:`CLASS_NAMES` order.
+
+    Items are ``{"image": (3, S, S) float32 in [0, 1], "label": (10,) one-hot float32,
+    "index": int}``, S = ``data.image_size`` (32 is native; other sizes are resized,
+    bilinear with antialiasing).
+
+    Args:
+        images: (N, 32, 32, 3) uint8.
+        labels: (N,) class ids.
+        image_size: output side S.
+    """
+
+    class_names: tuple[str, ...] = CLASS_NAMES
+    num_classes: int = len(CLASS_NAMES)
+    multi_label = False
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, image_size: int = 32) -> None:
+        self.images, self.labels, self.image_size = images, labels, int(image_size)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        image = torch.from_numpy(self.images[index]).permute(2, 0, 1).float().div(255)
+        if image.shape[-1] != self.image_size:
+            image = F.interpolate(image[None], size=(self.image_size, self.image_size),
+                                  mode="bilinear", align_corners=False, antialias=True)[0]
+        label = torch.zeros(self.num_classes)
+        label[int(self.labels[index])] = 1.0
+        return {"image": image.contiguous(), "label": label, "index": int(index)}
+
+    @classmethod
+    def from_config(cls, cfg: DataConfig, split: str) -> CIFAR10:
+        split = canonical_split(split)
+        cls.num_classes_for(cfg)
+        root = parent_root(cfg)
+        if split == "test":
+            images, labels = read_batches(root, train=False)
+            return cls(images, labels, cfg.image_size)
+        images, labels = read_batches(root, train=True)
+        part = stratified_split(labels, {"val": cfg.val_fraction}, cfg.seed)
+        chosen = part["val" if split == "val" else "train"]
+        if not chosen.size:
+            raise DataError(f"split {split!r} of CIFAR-10 is empty with data.val_fraction="
+                            f"{cfg.val_fraction}; raise it")
+        return cls(images[chosen], labels[chosen], cfg.image_size)
+
+    @classmethod
+    def num_classes_for(cls, cfg: DataConfig) -> int:
+        return check_num_classes(cfg.num_classes, len(CLASS_NAMES), "data.kind=cifar10")

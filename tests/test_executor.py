@@ -1,0 +1,141 @@
+"""Executors of the reproduce units: sharding, dependency order, and the same results from
+the local executor, shards plus an assembling run, and Ray."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from semjscc.checkpoint import load_checkpoint
+from semjscc.cli import main
+from semjscc.engine.executor import LocalExecutor, Shard, Unit, build_executor
+from semjscc.errors import ConfigError
+
+# the micro reproduction of test_reproduce without judges and separation: DHD, 4 DF models
+# (mse+dhd needs the DHD, r = 1 warm-starts from r = 0), 2 codebook fits (need r = 0)
+MICRO = [
+    "data.image_size=16", "data.num_images={train: 64, val: 16, test: 16, db: 32}",
+    "model.num_features=8", "model.bandwidth_ratio=1/6", "train.epochs=1",
+    "train.epoch_images=null", "train.batch_size=16", "train.eval_batch_size=16",
+    "train.device=cpu", "dhd.width=8", "dhd.num_bits=16", "dhd.epochs=1", "dhd.batch_size=16",
+    "sweep.relays=[0, 1]", "sweep.snr_db=[0, -5]", "sweep.qf=['2:1', '2:2']",
+    "sweep.qf_max_blocks=1000", "sweep.separation=[]", "judges.dhd_seed=null",
+    "judges.dhd_backbone=null", "judges.classifier=false",
+]
+
+
+def _args(out: Path, *extra: str) -> list[str]:
+    sets = [a for o in MICRO for a in ("--set", o)]
+    return ["reproduce", "--preset", "tiny", "--out", str(out), *sets, *extra]
+
+
+def _fake_units(log: list[str], done: set[str]) -> list[Unit]:
+    def unit(key: str, needs: tuple[str, ...] = (), group: str | None = None) -> Unit:
+        return Unit(key, key, lambda state: (log.append(key), done.add(key)),
+                    lambda: "done" if key in done else "new", needs=needs, group=group)
+    return [unit("dhd"), unit("a0", ("dhd",)), unit("b0"), unit("a1", ("a0",), "a0"),
+            unit("qa", ("a0",), "a0"), unit("b1", ("b0",), "b0")]
+
+
+def test_shard_parse_and_round_robin_groups():
+    assert Shard.parse("2/3") == Shard(2, 3) and str(Shard(2, 3)) == "2/3"
+    for bad in ("3/2", "0/2", "1/0", "x", "1/2/3", "-1/2"):
+        with pytest.raises(ConfigError, match="shard"):
+            Shard.parse(bad)
+    units = _fake_units([], set())
+    keys = [[u.key for u in Shard(i, 2).select(units)] for i in (1, 2)]
+    # groups in order: dhd, a0 (+ a1, qa), b0 (+ b1) -> shard 1: dhd, b0; shard 2: a0
+    assert keys == [["dhd", "b0", "b1"], ["a0", "a1", "qa"]]
+    assert sorted(keys[0] + keys[1]) == sorted(u.key for u in units)
+
+
+def test_local_executor_runs_in_order_skips_done_and_leaves_other_shards_needs():
+    log: list[str] = []
+    done = {"b0"}
+    assert LocalExecutor().run(_fake_units(log, done)) == []
+    assert log == ["dhd", "a0", "a1", "qa", "b1"]
+
+    log, done = [], set()
+    waiting = LocalExecutor(Shard(2, 2)).run(_fake_units(log, done))
+    assert log == [] and [u.key for u in waiting] == ["a0", "a1", "qa"]  # dhd is shard 1's
+    LocalExecutor(Shard(1, 2)).run(_fake_units(log, done))
+    LocalExecutor(Shard(2, 2)).run(_fake_units(log, done))
+    assert log == ["dhd", "b0", "b1", "a0", "a1", "qa"]
+
+
+def test_units_out_of_order_and_bad_executor_options_are_refused():
+    units = _fake_units([], set())
+    with pytest.raises(ValueError, match="comes after it"):
+        LocalExecutor().run(units[::-1])
+    with pytest.raises(ConfigError, match="--executor ray"):
+        build_executor("local", address="127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="unknown executor"):
+        build_executor("bogus")
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    """results.csv (with the output directory as ``OUT``), every checkpoint's weights and
+    every codebook of a reproduction."""
+    text = (out / "results.csv").read_text().replace(str(out), "OUT")
+    got: dict[str, object] = {"results": list(csv.reader(text.splitlines()))}
+    for path in sorted(out.rglob("best.pt")):
+        got[str(path.relative_to(out))] = load_checkpoint(path)["model"]
+    for path in sorted(out.rglob("*.safetensors")):
+        got[str(path.relative_to(out))] = load_file(path)
+    return got
+
+
+def _assert_same(a: dict[str, object], b: dict[str, object]) -> None:
+    assert a.keys() == b.keys()
+    assert a["results"] == b["results"]
+    for key, tensors in a.items():
+        if key != "results":
+            assert tensors.keys() == b[key].keys(), key
+            assert all(torch.equal(t, b[key][k]) for k, t in tensors.items()), key
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "out"
+    assert main(_args(out)) == 0
+    return _outputs(out)
+
+
+@pytest.mark.slow
+def test_shards_then_assembling_run_equal_the_local_run(local_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(_args(out, "--shard", "1/2")) == 0
+    assert not (out / "results.csv").exists()
+    assert main(_args(out, "--shard", "2/2")) == 0
+    capsys.readouterr()
+    assert main(_args(out)) == 0
+    log = capsys.readouterr().err
+    assert log.count("finished, skipped") == 7  # DHD, 4 DF models, 2 codebook fits
+    _assert_same(_outputs(out), local_run)
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_bit_identical_results(local_run, tmp_path):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        out = tmp_path / "out"
+        assert main(_args(out, "--executor", "ray")) == 0
+    finally:
+        ray.shutdown()
+    _assert_same(_outputs(out), local_run)
+
+
+def test_eo_training_units_are_the_classifier_and_every_djscc(tmp_path):
+    from semjscc.config import load_config
+    from semjscc.engine.eo import make_plan, training_units
+
+    cfg = load_config("eo-tiny/reproduce", ["eo.snr_adaptive=false", "eo.snr_db=[0, 10]",
+                                            "eo.ratios=[1/20]"])
+    units = training_units(make_plan(cfg, tmp_path))
+    assert units[0].key == "task" and len(units) == 1 + 2 * len(cfg.eo.channels)
+    assert all(not u.needs and u.state() == "new" for u in units)
+    assert [len(Shard(i, 2).select(units)) for i in (1, 2)] == [(len(units) + 1) // 2,
+                                                               len(units) // 2]

@@ -1,0 +1,81 @@
+"""Speed switches (bf16 autocast, torch.compile, channels-last) on CPU, and the peer
+benchmark against kaira."""
+
+import csv
+import math
+import sys
+
+import pytest
+import torch
+
+from semjscc.checkpoint import load_checkpoint
+from semjscc.cli import main
+from semjscc.config import load_config
+from semjscc.engine.bench import bench_peer
+from semjscc.engine.train_jscc import train_jscc
+
+
+def _losses(run) -> list[float]:
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    return [float(r[k]) for r in rows for k in ("train_loss", "val_loss", "val_psnr")]
+
+
+def test_bf16_autocast_trains_on_cpu_with_fp32_weights(tmp_path, micro_overrides):
+    cfg = load_config("tiny/df", micro_overrides + ["train.precision=bf16", "train.epochs=1"])
+    run = train_jscc(cfg, tmp_path / "bf16")
+    assert all(math.isfinite(v) for v in _losses(run))
+    state = load_checkpoint(run / "best.pt", kind="deepjscc")["model"]
+    assert all(t.dtype == torch.float32 for t in state.values() if t.is_floating_point())
+
+
+@pytest.mark.slow
+def test_compiled_training_on_cpu_matches_eager(tmp_path, micro_overrides):
+    base = micro_overrides + ["train.epochs=1"]
+    eager = train_jscc(load_config("tiny/df", base), tmp_path / "eager")
+    compiled = train_jscc(load_config("tiny/df", base + ["train.compile=true"]),
+                          tmp_path / "compiled")
+    got, want = _losses(compiled), _losses(eager)
+    assert all(math.isfinite(v) for v in got)
+    assert got == pytest.approx(want, rel=1e-3)
+    keys = load_checkpoint(compiled / "best.pt", kind="deepjscc")["model"].keys()
+    assert not any("_orig_mod" in k or k.startswith("module.") for k in keys)
+
+
+def test_precision_is_checked():
+    with pytest.raises(Exception, match="train.precision"):
+        load_config("tiny/df", ["train.precision=fp8"])
+
+
+def test_bench_peer_kaira_times_ours_and_both_kaira_layouts():
+    pytest.importorskip("kaira")
+    (row,) = bench_peer("kaira", [(8, 4, 16, 2)], torch.device("cpu"), repeats=1)
+    assert (row.num_features, row.num_latent, row.image_size, row.batch_size) == (8, 4, 16, 2)
+    for figures in (row.train_images_per_s, row.infer_images_per_s):
+        assert set(figures) == {"ours", "kaira", "kaira-nhwc"}
+        assert all(v > 0 for v in figures.values())
+
+
+def test_bench_peer_cli_prints_ratios(capsys):
+    pytest.importorskip("kaira")
+    assert main(["bench", "--peer", "kaira", "--peer-cases", "8:4:16:2", "--configs", "",
+                 "--qf", "", "--repeats", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("8, 4")]
+    assert [line.split()[4] for line in lines] == ["train", "infer"]
+    assert all(line.endswith("×") and line.count("×") == 2 for line in lines)
+
+
+def test_bench_peer_without_kaira_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "kaira.channels", None)  # import fails
+    assert main(["bench", "--peer", "kaira", "--configs", "", "--qf", ""]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'semjscc[bench]'" in err[0]
+
+
+@pytest.mark.slow
+def test_bench_ddp_two_gloo_processes():
+    from semjscc.config import ModelConfig
+    from semjscc.engine.bench import bench_ddp
+
+    d = bench_ddp(ModelConfig(num_features=8, bandwidth_ratio="1/6"), 16, 4, world=2, repeats=1)
+    assert d.world == 2 and d.batch_size == 4
+    assert d.single_images_per_s > 0 and d.ddp_images_per_s > 0 and d.scaling > 0
