@@ -14,12 +14,10 @@ fit-semloss defaults. A family with more free parameters than points is skipped 
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import itertools
 import json
 import logging
-import platform
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .. import __version__
 from ..config import Config
 from ..data import build_dataset
 from ..files import write_text
@@ -57,6 +54,7 @@ from ..semloss import (
     normalise,
     points_needed,
 )
+from .pipeline import time_and_device_lines
 from .report import _table
 
 if TYPE_CHECKING:
@@ -491,12 +489,5 @@ def write_report(plan: EOPlan, rows: list[dict[str, Any]], clean: dict[str, Any]
     lines += _allocation(allocation)
     lines += ["## Figures", "", *[f"* [{f.name}]({f.name})" for f in figures], ""]
     lines += _differences(cfg)
-    host = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else f"{platform.processor() or platform.machine()}, "
-                 f"{torch.get_num_threads()} CPU threads")
-    lines += ["## Time and device", "",
-              (f"This invocation took {seconds / 60:.1f} min on {device} ({host}); semjscc "
-               f"{__version__}, torch {torch.__version__}, "
-               f"{datetime.datetime.now().isoformat(timespec='seconds')}. Parts finished by an "
-               "earlier invocation were skipped and are not in this time."), ""]
+    lines += time_and_device_lines(device, seconds)
     return write_text(plan.out / "report.md", "\n".join(lines))

@@ -9,21 +9,18 @@ to it) at equal R and test SNR; "separation" at a setting is the best codec ther
 
 from __future__ import annotations
 
-import datetime
-import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from .. import __version__
 from ..data import build_dataset
 from ..files import write_text
 from ..losses import method_label
 from ..plots.importance import BASELINE, CLASSIFIER_LABELS, SEPARATION, djscc_methods, served_rows
 from ..plots.semloss import ratio_label
-from .pipeline import flow_yaml
+from .pipeline import flow_yaml, time_and_device_lines
 from .report import _table
 
 if TYPE_CHECKING:
@@ -272,12 +269,5 @@ def write_report(plan: ImportancePlan, rows: list[dict[str, Any]], figures: list
     lines += gain_lines
     lines += _paper(found)
     lines += ["## Figures", "", *[f"* [{f.name}]({f.name})" for f in figures], ""]
-    host = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else f"{platform.processor() or platform.machine()}, "
-                 f"{torch.get_num_threads()} CPU threads")
-    lines += ["## Time and device", "",
-              (f"This invocation took {seconds / 60:.1f} min on {device} ({host}); semjscc "
-               f"{__version__}, torch {torch.__version__}, "
-               f"{datetime.datetime.now().isoformat(timespec='seconds')}. Parts finished by an "
-               "earlier invocation were skipped and are not in this time."), ""]
+    lines += time_and_device_lines(device, seconds)
     return write_text(plan.out / "report.md", "\n".join(lines))

@@ -3,12 +3,16 @@ evaluation rows, durations and one-line YAML for ``--set`` overrides."""
 
 from __future__ import annotations
 
+import datetime
+import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
+from .. import __version__
 from ..checkpoint import load_checkpoint
 from .results import read_results, write_results
 
@@ -54,3 +58,15 @@ def cached_rows(cache: Path, sources: list[Path], compute: Callable[[], list[dic
         return read_results(cache)
     write_results(compute(), cache, columns)
     return read_results(cache)
+
+
+def time_and_device_lines(device: torch.device, seconds: float) -> list[str]:
+    """The "Time and device" section closing an experiment's ``report.md``."""
+    host = (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else f"{platform.processor() or platform.machine()}, "
+                 f"{torch.get_num_threads()} CPU threads")
+    return ["## Time and device", "",
+            (f"This invocation took {seconds / 60:.1f} min on {device} ({host}); semjscc "
+             f"{__version__}, torch {torch.__version__}, "
+             f"{datetime.datetime.now().isoformat(timespec='seconds')}. Parts finished by an "
+             "earlier invocation were skipped and are not in this time."), ""]
