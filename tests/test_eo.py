@@ -139,7 +139,8 @@ def test_channel_plumbing_and_realised_ratio(eo_run: Path) -> None:
         cfg = load_checkpoint(row["checkpoint"], kind="deepjscc")["config"]
         assert cfg["link"]["channel"] == RICIAN_ZF
         assert cfg["model"]["name"] == "bourtsoulatze2019-djscc"
-        assert cfg["train"]["snr_db_range"] == [-8.0, 12.0]
+        preset = load_config("eo-tiny/reproduce").eo
+        assert cfg["train"]["snr_db_range"] == preset.snr_adaptive_range == [-17.0, 7.0]
         assert Path(row["checkpoint"]).parent == eo_run / "djscc" / "rician_k100_zf" / "cr1_20"
 
 
