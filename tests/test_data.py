@@ -80,6 +80,29 @@ def test_synthetic_is_deterministic_across_instances() -> None:
         assert torch.equal(a[i]["label"], b[i]["label"])
 
 
+def test_synthetic_split_built_again_renders_nothing_twice(monkeypatch) -> None:
+    """Every epoch's validation and every run of a sweep builds its splits again: they share
+    the process's renders, and what they serve equals a fresh render with its labels."""
+    import semjscc.data.synthetic as synthetic
+
+    calls: list[int] = []
+    render = synthetic.render_scene
+    monkeypatch.setattr(synthetic, "render_scene",
+                        lambda scene, size: calls.append(size) or render(scene, size))
+    a = SyntheticShapes(20, 32, "val", seed=11)
+    first = [a[i] for i in range(20)]
+    b = SyntheticShapes(20, 32, "val", seed=11)
+    again = [b[i] for i in range(20)]
+    assert len(calls) == 20
+    for i, (x, y) in enumerate(zip(first, again)):
+        scene = synthetic.scene_for(11, "val", i)
+        assert torch.equal(y["image"], torch.from_numpy(render(scene, 32)).permute(2, 0, 1))
+        assert torch.equal(y["label"], torch.from_numpy(scene.labels(10)))
+        assert torch.equal(x["label"], y["label"])
+    SyntheticShapes(20, 32, "val", seed=12)[0]
+    assert len(calls) == 21  # another seed is another split
+
+
 def test_synthetic_seeds_and_splits_differ_and_query_aliases_test() -> None:
     base = SyntheticShapes(5, 32, "train", seed=0)[2]["image"]
     for other in (SyntheticShapes(5, 32, "train", seed=1), SyntheticShapes(5, 32, "val", seed=0)):

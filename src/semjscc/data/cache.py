@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import numpy as np
 
 CACHE_BYTES = 1 << 30  # splits up to this size keep their rendered pixels in memory
+T = TypeVar("T")
+_SHARED: dict[Hashable, tuple[int, object]] = {}  # key -> (bytes, state), oldest first
+
+
+def shared(key: Hashable, nbytes: int, make: Callable[[], T]) -> T:
+    """The process's one ``make()`` for ``key`` (a split's identity: kind, seed, split, size,
+    count), so that a dataset built again for the same split (each epoch's validation, each
+    run of a sweep) reuses the images rendered before. Holds at most :data:`CACHE_BYTES` of
+    ``nbytes`` estimates, dropping the oldest states first."""
+    if key in _SHARED:
+        return _SHARED[key][1]  # type: ignore[return-value]
+    while _SHARED and sum(b for b, _ in _SHARED.values()) + nbytes > CACHE_BYTES:
+        del _SHARED[next(iter(_SHARED))]
+    state = make()
+    if nbytes <= CACHE_BYTES:
+        _SHARED[key] = (nbytes, state)
+    return state
 
 
 class RenderCache:

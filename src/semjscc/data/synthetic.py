@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from .cache import RenderCache
+from .cache import RenderCache, shared
 from .errors import DataError, check_num_classes
 from .scene import Scene, render_scene, sample_scene
 from .shapes import CLASS_NAMES
@@ -35,7 +35,8 @@ def scene_for(seed: int, split: str, index: int) -> Scene:
 class SyntheticShapes(Dataset):
     """``num_images`` rendered scenes; items are ``{"image": (3, S, S) float32 in [0, 1],
     "label": (10,) multi-hot float32 (at least one 1), "index": int}``. Rendered images are
-    kept in memory (:class:`~semjscc.data.cache.RenderCache`)."""
+    kept in memory, shared by every object of the same split in the process
+    (:func:`~semjscc.data.cache.shared`)."""
 
     class_names: tuple[str, ...] = CLASS_NAMES
     num_classes: int = len(CLASS_NAMES)
@@ -48,9 +49,12 @@ class SyntheticShapes(Dataset):
         self.image_size = int(image_size)
         self.split = canonical_split(split)
         self.seed = int(seed)
-        self._labels = np.zeros((self.num_images, self.num_classes), np.float32)
-        self._cache = RenderCache(self.num_images, (self.image_size, self.image_size, 3),
-                                  np.float32, self._render)
+        shape = (self.image_size, self.image_size, 3)
+        self._cache, self._labels = shared(
+            ("shapes", self.seed, self.split, self.image_size, self.num_images),
+            self.num_images * int(np.prod(shape)) * 4,
+            lambda: (RenderCache(self.num_images, shape, np.float32, self._render),
+                     np.zeros((self.num_images, self.num_classes), np.float32)))
 
     def _render(self, index: int) -> np.ndarray:
         """Image ``index`` (S, S, 3); records its labels on the way."""

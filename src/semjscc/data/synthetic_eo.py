@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from .cache import RenderCache
+from .cache import RenderCache, shared
 from .errors import DataError, check_num_classes
 from .eurosat import CLASS_NAMES
 from .landcover import render_patch
@@ -39,7 +39,8 @@ class SyntheticEO(Dataset):
 
     Items are ``{"image": (3, S, S) float32 in [0, 1] (multiples of 1/255), "label": (10,)
     one-hot float32, "index": int}``. Each image is rendered on first access and, when the
-    split fits in :data:`~semjscc.data.cache.CACHE_BYTES`, kept (per process: every loader worker has its own).
+    split fits in :data:`~semjscc.data.cache.CACHE_BYTES`, kept and shared by every object of
+    the same split in the process (every loader worker has its own).
     """
 
     class_names: tuple[str, ...] = CLASS_NAMES
@@ -53,9 +54,13 @@ class SyntheticEO(Dataset):
         self.image_size = int(image_size)
         self.split = canonical_split(split)
         self.seed = int(seed)
-        self._cache = RenderCache(
-            self.num_images, (self.image_size, self.image_size, 3), np.uint8,
-            lambda index: patch_for(self.seed, self.split, index, self.image_size))
+        shape = (self.image_size, self.image_size, 3)
+        seed, name, size = self.seed, self.split, self.image_size
+        self._cache = shared(
+            ("synthetic-eo", seed, name, size, self.num_images),
+            self.num_images * int(np.prod(shape)),
+            lambda: RenderCache(self.num_images, shape, np.uint8,
+                                lambda index: patch_for(seed, name, index, size)))
 
     def __len__(self) -> int:
         return self.num_images
