@@ -83,7 +83,8 @@ def print_peer(args: argparse.Namespace, train: TrainConfig, device: torch.devic
     print(f"ours vs {peer} ({PEERS.get(peer).__name__}), one hop (encode, power-normalise, "
           f"AWGN, decode), interleaved, median of {args.repeats}; ours: channels_last="
           f"{train.channels_last}, precision={train.precision}, compile={train.compile}; "
-          f"{peer}: as shipped (NCHW, fp32), {peer}-nhwc: fed channels-last images")
+          f"{peer}: as shipped (NCHW, fp32), {peer}-nhwc: fed channels-last images, strided 1x1 "
+          "convolutions subsampled as ours")
     names = ["ours", peer, f"{peer}-nhwc"]
     print(f"{'N, M, size, batch':<20}{'mode':>7}" + "".join(f"{n + ' img/s':>18}" for n in names)
           + f"{'ours/' + peer:>16}{'ours/' + peer + '-nhwc':>20}")
@@ -101,13 +102,14 @@ def print_configs(cases: list[tuple[str, Config, int, int]], device: torch.devic
     print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): {peak / 1e9:,.1f} GFLOP/s")
     print(f"{'config':<10}{'size':>6}{'batch':>7}{'GMAC/hop':>10}{'train img/s':>13}"
           f"{'infer img/s':>13}{'train ms/img':>14}{'infer ms/img':>14}{'train util':>12}"
-          f"{'infer util':>12}{'train peak mem':>16}")
+          f"{'infer util':>12}{'train peak mem':>16}{'per image':>12}")
     for name, cfg, size, batch in cases:
         b = bench_model(name, cfg.model, size, batch, device, repeats=repeats, train=cfg.train)
         print(f"{name:<10}{size:>6}{batch:>7}{b.hop_gmacs:>10.2f}{b.train_images_per_s:>13.1f}"
               f"{b.infer_images_per_s:>13.1f}{1e3 / b.train_images_per_s:>14.1f}"
               f"{1e3 / b.infer_images_per_s:>14.1f}{b.train_flops / peak:>12.1%}"
-              f"{b.infer_flops / peak:>12.1%}{b.train_peak_bytes / 2**20:>12.0f} MiB")
+              f"{b.infer_flops / peak:>12.1%}{b.train_peak_bytes / 2**20:>12.0f} MiB"
+              f"{b.train_peak_bytes / batch / 2**20:>8.0f} MiB")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from ..config import ModelConfig, TrainConfig
 from ..errors import ConfigError
 from ..models import JSCCModel, MultiHopDF, Yilmaz2023DeepJSCC, create_model, hop
 from ..models.complexity import count_macs
+from ..models.layers import avoid_strided_pointwise
 from ..models.yilmaz2023 import to_kaira_state_dicts
 from ..registry import PEERS
 from .distributed import autocast, maybe_compile, memory_format
@@ -229,7 +230,8 @@ def bench_peer(peer: str, cases: list[tuple[int, int, int, int]], device: torch.
     """Ours (with the switches of ``train``) against ``peer`` on each (N, M, image size,
     batch) case, same initial weights, same process, timings interleaved. The peer runs
     as shipped (``<peer>``) and fed channels-last images (``<peer>-nhwc``, the layout
-    convolutions then keep)."""
+    convolutions then keep, with its strided 1x1 convolutions subsampled as ours: the
+    strided form crashes torch's CPU channels-last backward)."""
     train = train or TrainConfig()
     out = []
     for n, m, size, batch in cases:
@@ -237,6 +239,7 @@ def bench_peer(peer: str, cases: list[tuple[int, int, int, int]], device: torch.
         model = Yilmaz2023DeepJSCC(n, m)
         shipped = PEERS.build(peer, model=model, image_size=size)
         nhwc = replace(PEERS.build(peer, model=model, image_size=size), fmt=torch.channels_last)
+        avoid_strided_pointwise(nhwc.module)  # the strided form crashes (models.layers)
         systems = {"ours": ours(model, train), peer: shipped, f"{peer}-nhwc": nhwc}
         fns = {name: step_fns(system, size, batch, device,
                               train.precision if name == "ours" else "fp32")

@@ -4,7 +4,50 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from compressai.layers import ResidualBlockWithStride
 from torch import Tensor, nn
+
+
+class SubsampledConv1x1(nn.Conv2d):
+    """A strided 1x1 convolution computed as the unstrided one of x[..., ::s, ::s]: the same
+    output, gradients and parameters. torch 2.14.1's CPU channels-last backward of a strided
+    1x1 convolution from 3 channels corrupts the heap at some sizes (3 -> 256 channels, 64x64,
+    batch 4: ``free(): invalid next size``); the unstrided one does not."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        sh, sw = self.stride
+        return F.conv2d(x[..., ::sh, ::sw], self.weight, self.bias)
+
+
+def subsampled(conv: nn.Conv2d) -> SubsampledConv1x1:
+    """``conv`` (1x1, strided, unpadded, ungrouped) as a :class:`SubsampledConv1x1` holding the
+    same parameters (built on the meta device: no random numbers are drawn)."""
+    out = SubsampledConv1x1(conv.in_channels, conv.out_channels, 1, stride=conv.stride,
+                            bias=conv.bias is not None, device="meta")
+    out.weight, out.bias = conv.weight, conv.bias
+    return out
+
+
+def avoid_strided_pointwise(module: nn.Module) -> nn.Module:
+    """Swap, in place, every strided 1x1 unpadded ungrouped ``nn.Conv2d`` inside ``module``
+    for :func:`subsampled` of it; returns ``module``."""
+    for name, child in list(module.named_children()):
+        if (type(child) is nn.Conv2d and child.kernel_size == (1, 1)
+                and child.stride != (1, 1) and child.padding == (0, 0) and child.groups == 1):
+            setattr(module, name, subsampled(child))
+        else:
+            avoid_strided_pointwise(child)
+    return module
+
+
+class StridedResidualBlock(ResidualBlockWithStride):
+    """CompressAI's ``ResidualBlockWithStride`` with its strided 1x1 skip computed by
+    :class:`SubsampledConv1x1` (same state-dict keys, same initial weights)."""
+
+    def __init__(self, in_ch: int, out_ch: int, stride: int = 2) -> None:
+        super().__init__(in_ch, out_ch, stride)
+        avoid_strided_pointwise(self)
 
 
 class AFModule(nn.Module):

@@ -1,7 +1,8 @@
 """DeepJSCC encoder/decoder of Yilmaz et al. (ICC 2023; the "DeepJSCC-Q2" blocks of Tung et
 al.), single pair, no device embedding, as used by Bergström et al. for multi-hop relaying.
 
-Built from CompressAI's layers (``ResidualBlockWithStride``, ``ResidualBlock``,
+Built from CompressAI's layers (``ResidualBlockWithStride``, as
+:class:`~.layers.StridedResidualBlock` with a crash-free skip, ``ResidualBlock``,
 ``ResidualBlockUpsample``, ``AttentionBlock``, GDN/IGDN inside them) plus SNR-attention
 (AF) modules fed the hop's SNR in dB.
 
@@ -18,7 +19,6 @@ from compressai.layers import (
     AttentionBlock,
     ResidualBlock,
     ResidualBlockUpsample,
-    ResidualBlockWithStride,
 )
 from torch import Tensor
 
@@ -26,17 +26,17 @@ from ..config import ModelConfig, parse_ratio
 from ..errors import ConfigError
 from ..registry import MODELS
 from .base import JSCCModel
-from .layers import AFModule, SNRSequential
+from .layers import AFModule, SNRSequential, StridedResidualBlock
 
 
 def make_encoder(num_features: int, num_latent: int, in_channels: int = 3) -> SNRSequential:
     n, m = num_features, num_latent
     return SNRSequential([
-        ResidualBlockWithStride(in_channels, n, stride=2), AFModule(n),
+        StridedResidualBlock(in_channels, n, stride=2), AFModule(n),
         ResidualBlock(n, n), ResidualBlock(n, n), AFModule(n),
         AttentionBlock(n),
         ResidualBlock(n, n),
-        ResidualBlockWithStride(n, n, stride=2), AFModule(n),
+        StridedResidualBlock(n, n, stride=2), AFModule(n),
         ResidualBlock(n, n),
         ResidualBlock(n, m), AFModule(m),
         AttentionBlock(m),
