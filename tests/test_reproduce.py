@@ -3,29 +3,26 @@
 import csv
 
 import pytest
+from conftest import MICRO_REPRODUCE
 
 from semjscc.cli import main
 from semjscc.engine.results import RESULT_COLUMNS
 
+# the micro reproduction of conftest with two relays, two SNRs, two QF settings, WebP, the
+# preset's methods and every judge (trained for one epoch, 8 wide)
 MICRO = [
-    "data.image_size=16",
+    *MICRO_REPRODUCE,
     "data.num_images={train: 64, val: 16, test: 16, db: 32}",
-    "model.num_features=8",
-    "model.bandwidth_ratio=1/6",
-    "train.epochs=1",
-    "train.epoch_images=null",
-    "train.batch_size=16",
-    "train.eval_batch_size=16",
-    "train.device=cpu",
-    "dhd.width=8",
-    "dhd.num_bits=16",
-    "dhd.epochs=1",
-    "dhd.batch_size=16",
     "sweep.relays=[0, 1]",
     "sweep.snr_db=[0, -5]",
+    "sweep.methods=[{mse: 1.0}, {mse: 1.0, dhd: 0.06}, {mse: 1.0, lpips: 0.1}]",
     "sweep.qf=['2:1', '2:2']",
     "sweep.qf_max_blocks=1000",
     "sweep.separation=[webp]",
+    "sweep.figure_snr_db=[-5.0, 5.0, 15.0]",
+    "judges.dhd_seed=1",
+    "judges.dhd_backbone=convnet-tiny",
+    "judges.classifier=true",
     "judges.dhd_epochs=1",
     "judges.dhd_width=8",
     "task.epochs=1",
