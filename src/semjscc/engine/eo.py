@@ -55,8 +55,8 @@ from .evaluate import Suite, df_system, evaluate_system, shared_lpips
 from .executor import Executor, LocalExecutor, Unit
 from .pipeline import STATES, cached_rows, flow_yaml, run_state
 from .results import read_results, write_results
-from .train_jscc import train_jscc
 from .train_task import evaluate_task, train_task
+from .units import classifier_unit, djscc_units
 
 log = logging.getLogger("semjscc.eo")
 
@@ -467,16 +467,9 @@ def cached_evaluation(cache: Path, sources: list[Path], compute: Any,
 def training_units(plan: EOPlan) -> list[Unit]:
     """The clean task classifier and every DJSCC of ``plan`` as executor units."""
     cfg = plan.cfg
-    units = [Unit("task", f"[1/6] task classifier ({cfg.task.model}) on clean images",
-                  lambda state: train_task(cfg, plan.task_dir, resume=state == "partial"),
-                  lambda: run_state(plan.task_dir, cfg.task.epochs))]
-    for i, run in enumerate(plan.runs, start=1):
-        units.append(Unit(f"djscc/{run.dir.relative_to(plan.out / 'djscc')}",
-                          f"[2/6] DJSCC {i}/{len(plan.runs)} ({run.label})",
-                          lambda state, run=run: train_jscc(run.cfg, run.dir,
-                                                            resume=state == "partial"),
-                          lambda run=run: run_state(run.dir, run.cfg.train.epochs)))
-    return units
+    return [classifier_unit("task", f"[1/6] task classifier ({cfg.task.model}) on clean images",
+                            cfg, plan.task_dir),
+            *djscc_units(plan.runs, plan.out / "djscc", "[2/6]")]
 
 
 @EXPERIMENTS.register("eo-semloss")

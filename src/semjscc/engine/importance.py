@@ -60,10 +60,10 @@ from .eo import (
 from .evaluate import Suite, df_system, evaluate_system
 from .executor import Executor, LocalExecutor, Unit
 from .importance_report import write_report
-from .pipeline import cached_rows, flow_yaml, method_slug, run_state
+from .pipeline import cached_rows, flow_yaml, method_slug
 from .results import read_results, write_results
-from .train_jscc import train_jscc
-from .train_task import evaluate_task, train_task
+from .train_task import evaluate_task
+from .units import classifier_unit, djscc_units
 
 log = logging.getLogger("semjscc.importance")
 
@@ -313,21 +313,11 @@ def training_units(plan: ImportancePlan) -> list[Unit]:
     """T, the independent classifier and every DJSCC of ``plan`` as executor units (the
     DJSCCs need T: the importance losses use it)."""
     cfg, indep = plan.cfg, independent_config(plan.cfg)
-    units = [Unit("task", f"[1/4] task network T ({cfg.task.model}) on clean images",
-                  lambda state: train_task(cfg, plan.task_dir, resume=state == "partial"),
-                  lambda: run_state(plan.task_dir, cfg.task.epochs)),
-             Unit("independent", f"[1/4] independent classifier ({indep.task.model}) on clean "
-                  "images",
-                  lambda state: train_task(indep, plan.indep_dir, resume=state == "partial"),
-                  lambda: run_state(plan.indep_dir, indep.task.epochs))]
-    for i, run in enumerate(plan.runs, start=1):
-        units.append(Unit(f"djscc/{run.dir.relative_to(plan.out / 'djscc')}",
-                          f"[2/4] DJSCC {i}/{len(plan.runs)} ({run.label})",
-                          lambda state, run=run: train_jscc(run.cfg, run.dir,
-                                                            resume=state == "partial"),
-                          lambda run=run: run_state(run.dir, run.cfg.train.epochs),
-                          needs=("task",)))
-    return units
+    return [classifier_unit("task", f"[1/4] task network T ({cfg.task.model}) on clean images",
+                            cfg, plan.task_dir),
+            classifier_unit("independent", f"[1/4] independent classifier ({indep.task.model})"
+                            " on clean images", indep, plan.indep_dir),
+            *djscc_units(plan.runs, plan.out / "djscc", "[2/4]", needs=("task",))]
 
 
 @EXPERIMENTS.register("importance")
