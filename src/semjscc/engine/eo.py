@@ -52,7 +52,7 @@ from ..registry import EXPERIMENTS
 from ..semloss import FAMILIES, AllocationProblem
 from .eo_report import allocation_stage, fit_stage, write_report
 from .evaluate import Suite, df_system, evaluate_system, shared_lpips
-from .executor import Executor, LocalExecutor, Unit
+from .executor import Executor, Unit, run_trainings
 from .pipeline import STATES, cached_rows, flow_yaml, run_state
 from .results import read_results, write_results
 from .train_task import evaluate_task, train_task
@@ -489,11 +489,7 @@ def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float,
              "SNR-adaptive" if eo.snr_adaptive else "one per SNR", len(plan.conditions),
              ",".join(eo.protocols) or "none", ",".join(eo.separation) or "none")
 
-    executor = executor or LocalExecutor()
-    waiting = executor.run(training_units(plan))
-    if executor.shard is not None:
-        log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
-                 "finishes the sweep and evaluates", executor.shard, len(waiting))
+    if run_trainings(training_units(plan), executor):
         return out
 
     clean = clean_result(plan, dev)

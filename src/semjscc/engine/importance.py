@@ -58,7 +58,7 @@ from .eo import (
     test_loader,
 )
 from .evaluate import Suite, df_system, evaluate_system
-from .executor import Executor, LocalExecutor, Unit
+from .executor import Executor, Unit, run_trainings
 from .importance_report import write_report
 from .pipeline import cached_rows, flow_yaml, method_slug
 from .results import read_results, write_results
@@ -336,11 +336,7 @@ def reproduce_importance(cfg: Config, out: Path, dev: torch.device, started: flo
              ",".join(f"{s:g}" for s in imp.train_snr_db),
              ",".join(f"{s:g}" for s in imp.test_snr_db), ",".join(imp.separation) or "none")
 
-    executor = executor or LocalExecutor()
-    waiting = executor.run(training_units(plan))
-    if executor.shard is not None:
-        log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
-                 "finishes the sweep and evaluates", executor.shard, len(waiting))
+    if run_trainings(training_units(plan), executor):
         return out
 
     scoring = make_scoring(plan, dev)

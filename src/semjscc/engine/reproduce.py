@@ -46,7 +46,7 @@ from .evaluate import (
     judge_suites,
     shared_lpips,
 )
-from .executor import Executor, LocalExecutor, Unit
+from .executor import Executor, LocalExecutor, Unit, run_trainings
 from .pipeline import (
     cached_rows,
     flow_yaml,
@@ -372,11 +372,7 @@ def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float
     # 1.-3. DHD and judges, DF models, QF codebooks: units of the executor
     settings = parse_settings(",".join(cfg.sweep.qf))
     units, qf_dirs = sweep_units(plan, settings)
-    executor = executor or LocalExecutor()
-    waiting = executor.run(units)
-    if executor.shard is not None:
-        log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
-                 "finishes the sweep and evaluates", executor.shard, len(waiting))
+    if run_trainings(units, executor):
         return out
 
     # 4. evaluation
