@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -113,6 +114,35 @@ def test_system_on_batch(codec):
     assert row["used_bits"] <= system.budget_bits and row["note"] is None
     system.reset()
     assert system.n_images == 0 and system.mean_bits is None
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_threads_and_remembered_files_change_nothing(codec, monkeypatch):
+    x = batch()
+    monkeypatch.setattr(sep, "ENCODED", sep.EncodedFiles())
+    one = separation_system(codec, 5.0, 4096, workers=1)
+    want = one(x)
+    files = dict(sep.ENCODED._files)
+    assert files and {key[0] for key in files} == {codec}
+    monkeypatch.setattr(sep, "ENCODED", sep.EncodedFiles())  # nothing remembered
+    threaded = separation_system(codec, 5.0, 4096, workers=3)
+    assert torch.equal(threaded(x), want) and threaded.used_bits == one.used_bits
+    assert sep.ENCODED._files == files  # the same searches, in any thread order
+
+    encode = sep.CODECS[codec].encode
+    calls = []
+    monkeypatch.setitem(sep.CODECS, codec, replace(
+        sep.CODECS[codec], encode=lambda im, p: calls.append(p) or encode(im, p)))
+    again = separation_system(codec, 5.0, 4096)
+    assert torch.equal(again(x), want) and calls == []  # every file from memory
+    separation_system(codec, 8.0, 4096)(x)  # another budget: only the new settings
+    assert 0 < len(calls) < len(sep.ENCODED._files)
+
+    small = sep.EncodedFiles(max_bytes=1)
+    image = sep._to_pil(synthetic(16))
+    spec = sep.CODECS[codec]
+    assert small.encode(spec, image, b"d", 50) == encode(image, 50)
+    assert len(small._files) == 1  # emptied before each file past the cap, keeps the last
 
 
 class _PSNRSuite:

@@ -37,10 +37,14 @@ non-monotone size curve can cost optimality, never the budget.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -188,6 +192,36 @@ def _to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(image), "RGB")
 
 
+class EncodedFiles:
+    """The files already encoded in this process, by (codec, image, parameter): a sweep
+    searches the same images at several budgets (SNRs), and its searches share their first
+    steps. Emptied when it would pass ``max_bytes``. Thread-safe."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._files: dict[tuple[str, bytes, int], bytes] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def encode(self, spec: CodecSpec, image: Image.Image, digest: bytes, p: int) -> bytes:
+        """``spec.encode(image, p)``, from memory when this (codec, image, p) was seen."""
+        key = (spec.name, digest, p)
+        with self._lock:
+            data = self._files.get(key)
+        if data is None:
+            data = spec.encode(image, p)
+            with self._lock:
+                if self._bytes + len(data) > self.max_bytes:
+                    self._files.clear()
+                    self._bytes = 0
+                self._files[key] = data
+                self._bytes += len(data)
+        return data
+
+
+ENCODED = EncodedFiles()
+
+
 def _search(image: Image.Image, spec: CodecSpec, budget_bits: int) -> Coded | int:
     """The highest verified parameter whose whole file fits ``budget_bits``, else the size
     in bits of the lowest-parameter (smallest) file.
@@ -195,14 +229,17 @@ def _search(image: Image.Image, spec: CodecSpec, budget_bits: int) -> Coded | in
     Keeps a bracket "lo fits (encoded and checked), hi does not" and narrows it to adjacent
     parameters with interpolation in log file size, falling back to bisection whenever an
     interpolation step fails to halve the bracket. A non-monotone size curve can cost
-    optimality, never the budget. Deterministic: depends on the image and budget only.
+    optimality, never the budget. Deterministic: depends on the image and budget only (the
+    files come from :data:`ENCODED` when another search encoded them already).
     """
     budget = max(0, budget_bits) // 8  # whole bytes
     files: dict[int, bytes] = {}
+    digest = hashlib.blake2b(image.tobytes(), digest_size=16,
+                             person=f"{image.size}".encode()[:16]).digest()
 
     def size(p: int) -> int:
         if p not in files:
-            files[p] = spec.encode(image, p)
+            files[p] = ENCODED.encode(spec, image, digest, p)
         return len(files[p])
 
     lowest = spec.lowest
@@ -302,16 +339,18 @@ class SeparationSystem:
 
     Records, cumulated over calls until :meth:`reset`: ``used_bits`` (per coded image),
     ``n_images``, ``n_unreachable``, ``min_file_bits`` (smallest of the smallest files of
-    the unreachable images), ``encode_seconds``. An unreachable image becomes mid-gray
+    the unreachable images), ``encode_seconds``. The images of a batch are searched by
+    ``workers`` threads (default: one per CPU), with the same results as one. An unreachable image becomes mid-gray
     (``on_unreachable="gray"``, the default: a receiver with no bits), NaN (``"nan"``) or
     raises :class:`BudgetUnreachableError` (``"raise"``); it is never coded above budget.
     """
 
     def __init__(self, codec: str, snr_db: float, k: int,
                  on_unreachable: OnUnreachable = "gray", channel: Channel | None = None,
-                 hops: int = 1) -> None:
+                 hops: int = 1, workers: int | None = None) -> None:
         self.spec = require_codec(codec)
         self.hops = hops
+        self.workers = workers or os.cpu_count() or 1
         self.channel = channel if channel is not None else AWGN()
         self.fading = not isinstance(self.channel, AWGN)
         if on_unreachable not in ("gray", "nan", "raise"):
@@ -366,8 +405,10 @@ class SeparationSystem:
                        for g in gains.cpu()]
         self.budgets += budgets
         start = time.perf_counter()
-        for i, (image, budget) in enumerate(zip(images_np, budgets)):
-            coded = _search(_to_pil(image), self.spec, budget)
+        with ThreadPoolExecutor(self.workers) as pool:  # the codecs release the GIL
+            searches = list(pool.map(lambda a: _search(_to_pil(a[0]), self.spec, a[1]),
+                                     zip(images_np, budgets)))
+        for i, (coded, budget) in enumerate(zip(searches, budgets)):
             self.n_images += 1
             if isinstance(coded, int):
                 self.n_unreachable += 1
@@ -423,9 +464,10 @@ class SeparationSystem:
 
 
 def separation_system(codec: str, snr_db: float, k: int, on_unreachable: OnUnreachable = "gray",
-                      channel: Channel | None = None, hops: int = 1) -> SeparationSystem:
+                      channel: Channel | None = None, hops: int = 1,
+                      workers: int | None = None) -> SeparationSystem:
     """A callable separation system (see :class:`SeparationSystem`) at
     ``capacity_bits(k, snr_db)`` bits per image, ``k`` complex channel uses per image (over a
     fading ``channel``: the instantaneous capacity of each image's weakest of ``hops`` hops,
-    a genie-aided bound)."""
-    return SeparationSystem(codec, snr_db, k, on_unreachable, channel, hops)
+    a genie-aided bound), searching with ``workers`` threads (default: one per CPU)."""
+    return SeparationSystem(codec, snr_db, k, on_unreachable, channel, hops, workers)
