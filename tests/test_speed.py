@@ -1,5 +1,5 @@
-"""Speed switches (bf16 autocast, torch.compile, channels-last) on CPU, and the peer
-benchmark against kaira."""
+"""Speed and memory switches (bf16 autocast, torch.compile, channels-last, fused Adam,
+gradient checkpointing) on CPU, and the peer benchmark against kaira."""
 
 import csv
 import math
@@ -8,11 +8,14 @@ import sys
 import pytest
 import torch
 
+from semjscc.channels import AWGN
 from semjscc.checkpoint import load_checkpoint
 from semjscc.cli import main
 from semjscc.config import load_config
 from semjscc.engine.bench import bench_peer
+from semjscc.engine.distributed import adam
 from semjscc.engine.train_jscc import train_jscc
+from semjscc.models import MultiHopDF, Yilmaz2023DeepJSCC
 
 
 def _losses(run) -> list[float]:
@@ -39,6 +42,59 @@ def test_compiled_training_on_cpu_matches_eager(tmp_path, micro_overrides):
     assert got == pytest.approx(want, rel=1e-3)
     keys = load_checkpoint(compiled / "best.pt", kind="deepjscc")["model"].keys()
     assert not any("_orig_mod" in k or k.startswith("module.") for k in keys)
+
+
+def _relay_step(grad_checkpoint: bool) -> tuple[dict[str, torch.Tensor], int]:
+    """Gradients of one r = 3 DF training step (fixed noise), and the bytes autograd kept
+    for backward outside checkpointed regions."""
+    torch.manual_seed(0)
+    model = Yilmaz2023DeepJSCC(8, 4)
+    link = MultiHopDF(model, AWGN(), grad_checkpoint=grad_checkpoint)
+    x = torch.rand(3, 3, 16, 16)
+    kept = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        kept.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = link(x, [0.0, 5.0, 10.0, 15.0], generator=torch.Generator().manual_seed(1))
+        (out["x_hat"] - x).pow(2).mean().backward()
+    return {k: p.grad.clone() for k, p in model.named_parameters()}, sum(kept)
+
+
+def test_grad_checkpoint_gives_the_same_gradients_keeping_far_less():
+    plain, plain_bytes = _relay_step(False)
+    ckpt, ckpt_bytes = _relay_step(True)
+    assert plain.keys() == ckpt.keys()
+    for k in plain:
+        torch.testing.assert_close(ckpt[k], plain[k], rtol=1e-5, atol=1e-7, msg=k)
+    assert ckpt_bytes < 0.1 * plain_bytes  # only hop inputs and the channel's few tensors
+
+
+def test_grad_checkpoint_and_unfused_adam_train(tmp_path, micro_overrides):
+    sw = ["train.epochs=1", "link.relays=1"]
+    plain = train_jscc(load_config("tiny/df", micro_overrides + sw), tmp_path / "plain")
+    other = train_jscc(load_config("tiny/df", micro_overrides + sw + [
+        "train.grad_checkpoint=true", "train.fused_adam=false"]), tmp_path / "other")
+    assert _losses(other) == pytest.approx(_losses(plain), rel=1e-3)
+
+
+def test_fused_adam_takes_the_same_steps_as_the_loop():
+    torch.manual_seed(0)
+    weights = [torch.randn(5, 4), torch.randn(7)]
+    runs = []
+    for fused in (False, True):
+        params = [torch.nn.Parameter(w.clone()) for w in weights]
+        opt = adam(params, lr=1e-2, weight_decay=1e-3, fused=fused)
+        for step in range(5):
+            opt.zero_grad()
+            sum((p * (step + 1)).sin().sum() for p in params).backward()
+            opt.step()
+        assert opt.param_groups[0]["fused"] is (True if fused else None)
+        runs.append(params)
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_precision_is_checked():

@@ -122,6 +122,10 @@ class TrainConfig:
     channels_last: bool = True  # NHWC memory format: faster convolutions on CPU and GPU
     precision: str = "fp32"  # fp32 | bf16: autocast of the forward pass and loss
     compile: bool = False  # torch.compile the link (inductor; the first steps compile)
+    fused_adam: bool = True  # one fused Adam kernel over all parameters instead of a loop
+    # recompute each hop's encoder and decoder activations in backward instead of keeping
+    # them: activation memory of one hop instead of r + 1 (e.g. r = 3 at batch 6 on 16 GB)
+    grad_checkpoint: bool = False
     eval_batch_size: int = 64
 
     def batch_size_for(self, relays: int) -> int:
@@ -164,6 +168,10 @@ class SweepConfig:
     # r > 0 models start from the same method's r = 0 model, with these --set overrides
     warm_start: bool = False
     warm_start_set: list[str] = field(default_factory=lambda: ["train.epochs=1"])
+    # non-empty: one model per SNR setting trained with MSE and these --set overrides (the
+    # shared base), which every method's r = 0 model then fine-tunes with ``base_finetune_set``
+    base_set: list[str] = field(default_factory=list)
+    base_finetune_set: list[str] = field(default_factory=lambda: ["train.epochs=1"])
     qf: list[str] = field(default_factory=lambda: list(PAPER_QF_SETTINGS))
     qf_snr_db: list[float] = field(default_factory=list)  # empty: every SNR of snr_db
     figure_snr_db: list[float] = field(default_factory=list)  # SNRs drawn in the relay figures

@@ -82,9 +82,10 @@ def print_peer(args: argparse.Namespace, train: TrainConfig, device: torch.devic
     peer = args.peer
     print(f"ours vs {peer} ({PEERS.get(peer).__name__}), one hop (encode, power-normalise, "
           f"AWGN, decode), interleaved, median of {args.repeats}; ours: channels_last="
-          f"{train.channels_last}, precision={train.precision}, compile={train.compile}; "
-          f"{peer}: as shipped (NCHW, fp32), {peer}-nhwc: fed channels-last images, strided 1x1 "
-          "convolutions subsampled as ours")
+          f"{train.channels_last}, precision={train.precision}, compile={train.compile}, "
+          f"fused_adam={train.fused_adam}, grad_checkpoint={train.grad_checkpoint}; {peer}: as "
+          f"shipped (NCHW, fp32, torch's default Adam), {peer}-nhwc: fed channels-last images, "
+          "strided 1x1 convolutions subsampled and Adam fused as ours")
     names = ["ours", peer, f"{peer}-nhwc"]
     print(f"{'N, M, size, batch':<20}{'mode':>7}" + "".join(f"{n + ' img/s':>18}" for n in names)
           + f"{'ours/' + peer:>16}{'ours/' + peer + '-nhwc':>20}")

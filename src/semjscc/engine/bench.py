@@ -31,7 +31,7 @@ from ..models.complexity import count_macs
 from ..models.layers import avoid_strided_pointwise
 from ..models.yilmaz2023 import to_kaira_state_dicts
 from ..registry import PEERS
-from .distributed import autocast, maybe_compile, memory_format
+from .distributed import adam, autocast, maybe_compile, memory_format
 
 BENCH_SNR_DB = 0.0
 
@@ -126,20 +126,25 @@ class ModelBench:
 class OneHop:
     """A DeepJSCC pair under test: ``module`` holds its weights, ``forward(x, snr_db)`` is
     one hop (encode, power-normalise, AWGN, decode): (B, 3, H, W), (B,) -> (B, 3, H, W);
-    ``fmt`` is the memory format its input images come in."""
+    ``fmt`` is the memory format its input images come in, ``fused_adam`` whether its
+    training step uses the fused Adam (else torch's default, a loop over parameters)."""
 
     module: nn.Module
     forward: Callable[[Tensor, Tensor], Tensor]
     fmt: torch.memory_format = torch.contiguous_format
+    fused_adam: bool = False
 
 
 def ours(model: JSCCModel, train: TrainConfig) -> OneHop:
-    """Our hop with the speed switches of ``train`` (channels_last, compile)."""
+    """Our hop with the speed switches of ``train`` (channels_last, compile, fused_adam,
+    grad_checkpoint)."""
     fmt = memory_format(train.channels_last)
     model.to(memory_format=fmt)
     channel = AWGN()
-    return OneHop(model, maybe_compile(lambda x, snr: hop(model, x, channel, snr),
-                                       train.compile), fmt)
+    forward = maybe_compile(
+        lambda x, snr: hop(model, x, channel, snr, grad_checkpoint=train.grad_checkpoint),
+        train.compile)
+    return OneHop(model, forward, fmt, train.fused_adam)
 
 
 @PEERS.register("kaira")
@@ -172,7 +177,7 @@ def step_fns(system: OneHop, image_size: int, batch_size: int, device: torch.dev
     """(training step, inference) of ``system`` on a fixed random batch: Adam on the MSE
     of one hop, in ``precision`` (autocast)."""
     system.module.to(device)
-    opt = torch.optim.Adam(system.module.parameters(), lr=1e-4)
+    opt = adam(system.module.parameters(), lr=1e-4, fused=system.fused_adam)
     x = torch.rand(batch_size, 3, image_size, image_size, device=device).contiguous(
         memory_format=system.fmt)
     snr = torch.full((batch_size,), BENCH_SNR_DB, device=device)
@@ -229,16 +234,18 @@ def bench_peer(peer: str, cases: list[tuple[int, int, int, int]], device: torch.
                repeats: int = 5, train: TrainConfig | None = None) -> list[PeerBench]:
     """Ours (with the switches of ``train``) against ``peer`` on each (N, M, image size,
     batch) case, same initial weights, same process, timings interleaved. The peer runs
-    as shipped (``<peer>``) and fed channels-last images (``<peer>-nhwc``, the layout
-    convolutions then keep, with its strided 1x1 convolutions subsampled as ours: the
-    strided form crashes torch's CPU channels-last backward)."""
+    as shipped (``<peer>``: torch's default Adam) and with our layout and optimizer
+    (``<peer>-nhwc``: fed channels-last images, the layout convolutions then keep, its
+    strided 1x1 convolutions subsampled as ours, since the strided form crashes torch's CPU
+    channels-last backward, and Adam fused as ours when ``train.fused_adam``)."""
     train = train or TrainConfig()
     out = []
     for n, m, size, batch in cases:
         torch.manual_seed(0)
         model = Yilmaz2023DeepJSCC(n, m)
         shipped = PEERS.build(peer, model=model, image_size=size)
-        nhwc = replace(PEERS.build(peer, model=model, image_size=size), fmt=torch.channels_last)
+        nhwc = replace(PEERS.build(peer, model=model, image_size=size),
+                       fmt=torch.channels_last, fused_adam=train.fused_adam)
         avoid_strided_pointwise(nhwc.module)  # the strided form crashes (models.layers)
         systems = {"ours": ours(model, train), peer: shipped, f"{peer}-nhwc": nhwc}
         fns = {name: step_fns(system, size, batch, device,
@@ -276,7 +283,7 @@ def _ddp_step_seconds(cfg: ModelConfig, image_size: int, batch: int, repeats: in
     link: nn.Module = MultiHopDF(create_model(cfg).to(memory_format=fmt), AWGN())
     if dist.is_initialized():
         link = DistributedDataParallel(link)
-    opt = torch.optim.Adam(link.parameters(), lr=1e-4)
+    opt = adam(link.parameters(), lr=1e-4)
     x = torch.rand(batch, 3, image_size, image_size).contiguous(memory_format=fmt)
     snr = [torch.full((batch,), BENCH_SNR_DB)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
@@ -102,6 +102,13 @@ def autocast(device: torch.device, precision: str = "fp32") -> AbstractContextMa
     autocast on ``device``."""
     dtype = PRECISIONS[precision]
     return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def adam(params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float = 0.0,
+         fused: bool = True) -> torch.optim.Adam:
+    """Adam; ``fused`` (``train.fused_adam``) updates every parameter in one kernel instead
+    of a loop of small ops per parameter (the same update up to rounding)."""
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 def maybe_compile(fn: F, enabled: bool) -> F:

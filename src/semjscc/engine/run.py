@@ -29,7 +29,7 @@ from .seed import collect_rng_states, restore_rng_states
 
 # Keys that may change between a run and its resumption.
 RESUMABLE_KEYS = {"train.epochs", "train.device", "data.num_workers", "dhd.epochs", "task.epochs",
-                  "task.finetune_epochs"}
+                  "task.finetune_epochs", "train.grad_checkpoint", "train.fused_adam"}
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ..models.multihop import HopCodecs, create_codecs
 from ..progress import progress
 from .distributed import (
     DistInfo,
+    adam,
     autocast,
     maybe_compile,
     memory_format,
@@ -169,14 +170,15 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         if cfg.train.init_from and not resume:
             warm_start(model, cfg.train.init_from)
         link: torch.nn.Module = MultiHopDF(model, build_channel(cfg.link.channel),
-                                           relay_clamp=cfg.link.relay_clamp)
+                                           relay_clamp=cfg.link.relay_clamp,
+                                           grad_checkpoint=cfg.train.grad_checkpoint)
         if dist.enabled:
             link = DistributedDataParallel(
                 link, device_ids=[device.index] if device.type == "cuda" else None)
         link = maybe_compile(link, cfg.train.compile)
         objective = build_loss(cfg, device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
-                                     weight_decay=cfg.train.weight_decay)
+        optimizer = adam(model.parameters(), cfg.train.lr, cfg.train.weight_decay,
+                         cfg.train.fused_adam)
         scheduler, per_batch = make_scheduler(optimizer, cfg.train, len(train_loader))
         run.restore(model, optimizer, scheduler)
 

@@ -5,7 +5,9 @@ S_hat = x_{r+1}. With a shared pair (our reading of the paper's "single encoder-
 pair", ``link.shared_codec: true``) E_i = E and D_i = D; with :class:`HopCodecs` hop i has
 its own pair (the paper's notation f_i, d_i read literally). Every hop draws its own noise
 (and fading) at its own SNR. Relays (hops before the last) optionally clamp their decoded
-image to [0, 1] before re-encoding it.
+image to [0, 1] before re-encoding it. With ``grad_checkpoint`` (``train.grad_checkpoint``)
+each hop's encoder and decoder activations are recomputed in backward, so training keeps
+those of one hop at a time instead of r + 1.
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ class MultiHopDF(nn.Module):
     """
 
     def __init__(self, model: JSCCModel | HopCodecs, channel: Channel | None = None,
-                 relay_clamp: bool = True) -> None:
+                 relay_clamp: bool = True, grad_checkpoint: bool = False) -> None:
         super().__init__()
         self.model = model
         self.channel = channel if channel is not None else AWGN()
         self.relay_clamp = relay_clamp
+        self.grad_checkpoint = grad_checkpoint
 
     def forward(self, x: Tensor, hop_snrs_db: Sequence[float | Tensor],
                 generator: torch.Generator | None = None) -> dict[str, Tensor | list[Tensor]]:
@@ -61,7 +64,8 @@ class MultiHopDF(nn.Module):
         for i, snr in enumerate(hop_snrs_db):
             snr_b = as_batch_snr(snr, x.shape[0], x.device)
             codec = self.model[i] if per_hop else self.model
-            current = hop(codec, current, self.channel, snr_b, generator)
+            current = hop(codec, current, self.channel, snr_b, generator,
+                          self.grad_checkpoint and torch.is_grad_enabled())
             hop_images.append(current[..., :h, :w])
             if i < last and self.relay_clamp:
                 current = current.clamp(0.0, 1.0)
