@@ -42,6 +42,8 @@ MICRO_REPRODUCE = [
     "dhd.batch_size=16",
     "sweep.relays=[0]",
     "sweep.snr_db=[0]",
+    "sweep.base_set=[train.epochs=1]",
+    "sweep.base_finetune_set=[]",
     "sweep.methods=[{mse: 1.0, dhd: 0.06}]",
     "sweep.qf=['2:1']",
     "sweep.qf_max_blocks=500",

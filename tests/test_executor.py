@@ -13,14 +13,16 @@ from semjscc.cli import main
 from semjscc.engine.executor import LocalExecutor, Shard, Unit, build_executor
 from semjscc.errors import ConfigError
 
-# the micro reproduction of test_reproduce without judges and separation: DHD, 4 DF models
-# (mse+dhd needs the DHD, r = 1 warm-starts from r = 0), 2 codebook fits (need r = 0)
+# the micro reproduction of test_reproduce without judges and separation: DHD, the shared
+# base, 4 DF models (mse+dhd needs the DHD, r = 0 fine-tunes the base, r = 1 warm-starts
+# from r = 0), 2 codebook fits (need r = 0)
 MICRO = [
     "data.image_size=16", "data.num_images={train: 64, val: 16, test: 16, db: 32}",
     "model.num_features=8", "model.bandwidth_ratio=1/6", "train.epochs=1",
     "train.epoch_images=null", "train.batch_size=16", "train.eval_batch_size=16",
     "train.device=cpu", "dhd.width=8", "dhd.num_bits=16", "dhd.epochs=1", "dhd.batch_size=16",
-    "sweep.relays=[0, 1]", "sweep.snr_db=[0, -5]", "sweep.qf=['2:1', '2:2']",
+    "sweep.relays=[0, 1]", "sweep.snr_db=[0, -5]", "sweep.base_set=[train.epochs=1]",
+    "sweep.base_finetune_set=[]", "sweep.qf=['2:1', '2:2']",
     "sweep.qf_max_blocks=1000", "sweep.separation=[]", "judges.dhd_seed=null",
     "judges.dhd_backbone=null", "judges.classifier=false",
 ]
@@ -112,7 +114,7 @@ def test_shards_then_assembling_run_equal_the_local_run(local_run, tmp_path, cap
     capsys.readouterr()
     assert main(_args(out)) == 0
     log = capsys.readouterr().err
-    assert log.count("finished, skipped") == 7  # DHD, 4 DF models, 2 codebook fits
+    assert log.count("finished, skipped") == 8  # DHD, base, 4 DF models, 2 codebook fits
     _assert_same(_outputs(out), local_run)
 
 

@@ -1,6 +1,7 @@
 """`semjscc reproduce` end to end on micro settings: outputs, resumability, setting changes."""
 
 import csv
+from pathlib import Path
 
 import pytest
 from conftest import MICRO_REPRODUCE
@@ -60,6 +61,8 @@ def test_outputs(reproduction):
     # QF codebooks only at sweep.qf_snr_db (the preset's 0 dB)
     assert {(r["method"], r["snr_db"], r["bpp"]) for r in qf} == {
         (m, "0", b) for m in ("mse", "mse+dhd") for b in ("1", "2")}
+    assert len(qf) == 4 and not any("/base/" in r["checkpoint"] for r in rows)
+    assert (out / "df" / "base" / "r0" / "best.pt").is_file()  # trained, never evaluated
     sep = [r for r in rows if r["protocol"] == "separation"]
     assert {r["relays"] for r in sep} == {"0", "1"}
     # 16x16 images, k = 128 symbols: no WebP file is that small -> reported, not hidden
@@ -84,8 +87,8 @@ def test_rerun_skips_finished_parts(reproduction, capsys):
     assert main(_args(reproduction)) == 0
     log = capsys.readouterr().err
     assert "DHD: finished, skipped" in log
-    # DHD, 3 judges, DF models, codebooks (two methods at one QF SNR)
-    assert log.count("finished, skipped") == 1 + 3 + 4 + 2
+    # DHD, 3 judges, the shared base and the DF models, codebooks (two methods, one QF SNR)
+    assert log.count("finished, skipped") == 1 + 3 + 1 + 4 + 2
     assert {p: p.stat().st_mtime for p in reproduction.rglob("*.pt")} == mtimes
     assert (reproduction / "results.csv").read_text() == before
 
@@ -113,3 +116,32 @@ def test_paper_preset_refuses_without_data(tmp_path, capsys):
                  "--set", f"data.root={tmp_path / 'missing'}"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(err) == 1 and "reproduce cannot start" in err[0] and "missing" in err[0]
+
+
+def test_shared_base_plan_fine_tunes_one_mse_base_per_snr_setting(tmp_path):
+    from semjscc.config import load_config
+    from semjscc.engine.reproduce import make_plan, sweep_units
+
+    cfg = load_config("tiny/reproduce", ["sweep.base_set=[train.epochs=5]",
+                                         "sweep.base_finetune_set=[train.epochs=2]"])
+    plan = make_plan(cfg, tmp_path, lpips_usable=False)
+    (base,) = plan.bases
+    assert base.method == "base" and base.loss == {"mse": 1.0} and base.relays == 0
+    assert base.cfg.train.epochs == 5 and base.cfg.train.init_from is None
+    assert base.cfg.train.snr_db_range == cfg.sweep.snr_adaptive_range
+    for run in plan.df_runs:
+        r0 = tmp_path / "df" / run.dir.parent.name / "r0" / "best.pt"
+        want = base.checkpoint if run.relays == 0 else r0
+        assert Path(run.cfg.train.init_from) == want, run.label
+        assert run.cfg.train.epochs == (2 if run.relays == 0 else 1)
+    units, qf = sweep_units(plan, [(2, 1.0)])
+    assert [run.method for run, _, _ in qf] == ["mse", "mse+dhd"]
+    keys = [u.key for u in units]
+    assert keys.index("df/base/r0") < min(keys.index(f"df/{m}/r0") for m in ("mse", "mse_dhd"))
+    assert "df/base/r0" in next(u for u in units if u.key == "df/mse/r0").needs
+    assert len(plan.df_runs) == 6  # the base is trained, never evaluated
+    assert not any(u.key.startswith("qf/base") for u in units)
+
+    plain = make_plan(load_config("tiny/reproduce", ["sweep.base_set=[]"]), tmp_path, False)
+    assert not plain.bases and all(r.cfg.train.init_from is None
+                                   for r in plain.df_runs if r.relays == 0)

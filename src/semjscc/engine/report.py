@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..config import Config
+from ..config import Config, load_config, to_dict
 from ..files import write_text
 from ..losses import method_label
 from ..models import create_model
@@ -258,11 +258,23 @@ def differences(cfg: Config) -> list[str]:
         lo, hi = cfg.sweep.snr_adaptive_range or [min(cfg.sweep.snr_db), max(cfg.sweep.snr_db)]
         items.append(f"One SNR-adaptive model per method × relays (SNR ~ U[{lo:g}, {hi:g}] dB "
                      "per image and hop) instead of the paper's one model per SNR.")
+    if cfg.sweep.base_set:
+        items.append("Every method's r = 0 model fine-tunes ("
+                     + ", ".join(f"`{o}`" for o in cfg.sweep.base_finetune_set)
+                     + ") one shared base model trained with MSE ("
+                     + ", ".join(f"`{o}`" for o in cfg.sweep.base_set)
+                     + "), so all methods get the same training budget from the same start; "
+                     "the paper trains each method from scratch.")
     if cfg.sweep.warm_start:
         items.append("Relay models start from the same method's r = 0 model and fine-tune ("
                      + ", ".join(f"`{o}`" for o in cfg.sweep.warm_start_set)
                      + "); the paper trains each from scratch.")
-    items.append(f"DF training: {cfg.train.epochs} epochs ({cfg.train.schedule} schedule); "
+    epochs = f"{cfg.train.epochs}"
+    if cfg.sweep.base_set:
+        base, tune = (load_config(None, sets, base=to_dict(cfg)).train.epochs
+                      for sets in (cfg.sweep.base_set, cfg.sweep.base_finetune_set))
+        epochs = f"{base} (shared base) + {tune}"
+    items.append(f"DF training at r = 0: {epochs} epochs ({cfg.train.schedule} schedule); "
                  "the paper does not state the number of epochs.")
     items.append("Relays clamp their decoded image to [0, 1] before re-encoding (ours; the "
                  "paper's relay image S̃_i is unbounded)." if cfg.link.relay_clamp else

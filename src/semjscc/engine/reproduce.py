@@ -67,7 +67,8 @@ log = logging.getLogger("semjscc.reproduce")
 
 @dataclass
 class DFRun:
-    """One DeepJSCC model of the sweep."""
+    """One DeepJSCC model of the sweep (or, with method ``base``, the shared base that the
+    methods' r = 0 models fine-tune)."""
 
     method: str  # the label derived from the loss terms, e.g. mse+dhd
     loss: dict[str, Any]
@@ -123,6 +124,7 @@ class Plan:
     out: Path
     dhd_dir: Path
     df_runs: list[DFRun] = field(default_factory=list)
+    bases: list[DFRun] = field(default_factory=list)  # trained, never evaluated
     judges: list[JudgeRun] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # methods left out, with the reason
 
@@ -160,29 +162,38 @@ def make_plan(cfg: Config, out: Path, lpips_usable: bool = True) -> Plan:
     snrs: list[float | None] = [None] if sweep.snr_adaptive else list(sweep.snr_db)
     lo, hi = sweep.snr_adaptive_range or [min(sweep.snr_db), max(sweep.snr_db)]
     grid = [(r, True) for r in sorted(sweep.relays)] + [(r, False) for r in sweep.per_hop_codecs]
+
+    def run(method: str, loss: dict[str, Any], r: int, snr: float | None, shared: bool,
+            extra: list[str]) -> DFRun:
+        name = (f"r{r}" if snr is None else f"r{r}_snr{snr:g}") + ("" if shared else "_perhop")
+        overrides = [f"link.relays={r}", f"train.loss={flow_yaml(loss)}",
+                     f"dhd.checkpoint={plan.dhd_checkpoint}",
+                     f"link.shared_codec={str(shared).lower()}"]
+        if snr is None:
+            overrides += [f"train.snr_db_range=[{lo}, {hi}]", f"link.snr_db={(lo + hi) / 2}"]
+        else:
+            overrides += ["train.snr_db_range=null", f"link.snr_db={snr}"]
+        return DFRun(method, loss, r, snr, load_config(None, overrides + extra, base=to_dict(cfg)),
+                     out / "df" / method_slug(method) / name)
+
+    if sweep.base_set:
+        plan.bases = [run("base", {"mse": 1.0}, 0, snr, True, sweep.base_set) for snr in snrs]
     for loss in sweep.methods:
         method = method_label(loss)
         if "lpips" in loss and not lpips_usable:
             plan.dropped.append(f"`{method}` (LPIPS unavailable: no ImageNet AlexNet weights)")
             continue
         for snr in snrs:
+            start = {b.snr_db: b.checkpoint for b in plan.bases}.get(snr)
             for r, shared in grid:
-                name = (f"r{r}" if snr is None else f"r{r}_snr{snr:g}") + ("" if shared
-                                                                         else "_perhop")
-                run_dir = out / "df" / method_slug(method) / name
-                overrides = [f"link.relays={r}", f"train.loss={flow_yaml(loss)}",
-                             f"dhd.checkpoint={plan.dhd_checkpoint}",
-                             f"link.shared_codec={str(shared).lower()}"]
-                if snr is None:
-                    overrides += [f"train.snr_db_range=[{lo}, {hi}]", f"link.snr_db={(lo + hi) / 2}"]
-                else:
-                    overrides += ["train.snr_db_range=null", f"link.snr_db={snr}"]
+                extra: list[str] = []
                 if sweep.warm_start and r > 0:
                     r0 = out / "df" / method_slug(method) / (
                         "r0" if snr is None else f"r0_snr{snr:g}")
-                    overrides += [f"train.init_from={r0 / 'best.pt'}", *sweep.warm_start_set]
-                run_cfg = load_config(None, overrides, base=to_dict(cfg))
-                plan.df_runs.append(DFRun(method, loss, r, snr, run_cfg, run_dir))
+                    extra = [f"train.init_from={r0 / 'best.pt'}", *sweep.warm_start_set]
+                elif start is not None and r == 0 and shared:
+                    extra = [f"train.init_from={start}", *sweep.base_finetune_set]
+                plan.df_runs.append(run(method, loss, r, snr, shared, extra))
     return plan
 
 
@@ -233,7 +244,7 @@ def estimate_seconds(plan: Plan, device: torch.device) -> dict[str, float]:
     n_train = len(build_dataset(cfg.data, "train"))
     dhd_s = cfg.dhd.epochs * n_train * 2 * t_dhd
     df_s = 0.0
-    for run in plan.df_runs:
+    for run in plan.bases + plan.df_runs:
         images = run.cfg.train.epochs * min(run.cfg.train.epoch_images or n_train, n_train)
         per_image = (run.relays + 1) * t_hop + (2 * t_dhd if "dhd" in run.loss else 0)
         df_s += images * per_image
@@ -303,8 +314,8 @@ def reproduce(spec: str, out: str | Path, overrides: list[str] | None = None,
 def sweep_units(plan: Plan, settings: list[tuple[int, float]]
                 ) -> tuple[list[Unit], list[tuple[DFRun, float, Path]]]:
     """The trainings and codebook fits of ``plan`` as executor units (DHD and judges, DF
-    models with r = 0 first, QF codebooks of the shared-pair r = 0 models at the QF SNRs),
-    and the (run, SNR, codebook dir) triples of QF."""
+    models with the shared bases first, then r = 0, QF codebooks of the shared-pair r = 0
+    models at the QF SNRs), and the (run, SNR, codebook dir) triples of QF."""
     cfg = plan.cfg
     units = [Unit("dhd", "[1/5] DHD", lambda state: train_dhd(cfg, plan.dhd_dir,
                                                                 state == "partial"),
@@ -314,7 +325,7 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
         units.append(Unit(f"judge/{j.name}", f"[1/5] judge {j.name}",
                           lambda state, j=j, train=train: train(j.cfg, j.dir, state == "partial"),
                           lambda j=j: run_state(j.dir, j.epochs)))
-    df_runs = sorted(plan.df_runs, key=lambda r: r.relays)
+    df_runs = plan.bases + sorted(plan.df_runs, key=lambda r: r.relays)
     key = {run.checkpoint: f"df/{method_slug(run.method)}/{run.dir.name}" for run in df_runs}
     for i, run in enumerate(df_runs, start=1):
         parent = key.get(Path(run.cfg.train.init_from)) if run.cfg.train.init_from else None
@@ -323,10 +334,10 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
             lambda state, run=run: train_jscc(run.cfg, run.dir, resume=state == "partial"),
             lambda run=run: run_state(run.dir, run.cfg.train.epochs),
             needs=(*(["dhd"] if "dhd" in run.loss else []), *([parent] if parent else [])),
-            group=parent))
+            group=parent if run.relays else None))  # the methods' r = 0 runs spread over shards
     qf_dirs: list[tuple[DFRun, float, Path]] = []
     wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
-    for run in (r for r in df_runs if r.relays == 0 and r.shared):
+    for run in (r for r in plan.df_runs if r.relays == 0 and r.shared):  # not the bases
         for snr in [s for s in run.eval_snrs if s in (cfg.sweep.qf_snr_db or run.eval_snrs)]:
             book_dir = plan.out / "qf" / method_slug(run.method) / f"snr{snr:g}"
             qf_dirs.append((run, snr, book_dir))
