@@ -42,7 +42,15 @@ def test_mse_dhd_keeps_more_hash_bits_under_every_judge(rows: list[dict]) -> Non
     for relays in (0, 1, 2):
         mse, dhd = _df(rows, "mse", relays), _df(rows, "mse+dhd", relays)
         for snr in (-10.0, -5.0, 0.0):
-            assert dhd[snr]["hash_bit_agreement"] > mse[snr]["hash_bit_agreement"]
+            for judge in ("", "_indep", "_xarch"):
+                col = f"hash_bit_agreement{judge}"
+                assert dhd[snr][col] > mse[snr][col], (relays, snr, col)
+
+
+def test_mse_at_0_db_reaches_the_webp_line(rows: list[dict]) -> None:
+    webp = [r["psnr"] for r in rows if r["method"] == "separation-webp"
+            and r["snr_db"] == 0.0 and r["relays"] == 0]
+    assert len(webp) == 1 and _df(rows, "mse", 0)[0.0]["psnr"] >= webp[0]
 
 
 def test_qf_psnr_rises_with_the_rate(rows: list[dict]) -> None:
