@@ -10,12 +10,13 @@ from safetensors.torch import load_file
 
 from semjscc.checkpoint import load_checkpoint
 from semjscc.cli import main
-from semjscc.engine.executor import LocalExecutor, Shard, Unit, build_executor
+from semjscc.engine.executor import LocalExecutor, RayExecutor, Shard, Unit, build_executor
 from semjscc.errors import ConfigError
+from semjscc.registry import EXECUTORS
 
 # the micro reproduction of test_reproduce without judges and separation: DHD, the shared
 # base, 4 DF models (mse+dhd needs the DHD, r = 0 fine-tunes the base, r = 1 warm-starts
-# from r = 0), 2 codebook fits (need r = 0)
+# from r = 0), 2 codebook fits (need r = 0), the evaluations of the 4 models and 2 codebook sets
 MICRO = [
     "data.image_size=16", "data.num_images={train: 64, val: 16, test: 16, db: 32}",
     "model.num_features=8", "model.bandwidth_ratio=1/6", "train.epochs=1",
@@ -75,6 +76,7 @@ def test_units_out_of_order_and_bad_executor_options_are_refused():
         build_executor("local", address="127.0.0.1:6379")
     with pytest.raises(ConfigError, match="unknown executor"):
         build_executor("bogus")
+    assert EXECUTORS.get("ray") is RayExecutor and EXECUTORS.get("local") is LocalExecutor
 
 
 def _outputs(out: Path) -> dict[str, object]:
@@ -108,13 +110,17 @@ def local_run(tmp_path_factory):
 @pytest.mark.slow
 def test_shards_then_assembling_run_equal_the_local_run(local_run, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(_args(out, "--shard", "1/2")) == 0
-    assert not (out / "results.csv").exists()
-    assert main(_args(out, "--shard", "2/2")) == 0
+    # each shard twice (as a re-submitted array job would): the second pass runs the units
+    # that waited on the other shard's
+    for shard in ("1/2", "2/2", "1/2", "2/2"):
+        assert main(_args(out, "--shard", shard)) == 0
+        assert not (out / "results.csv").exists()
     capsys.readouterr()
     assert main(_args(out)) == 0
     log = capsys.readouterr().err
-    assert log.count("finished, skipped") == 8  # DHD, base, 4 DF models, 2 codebook fits
+    # DHD, base, 4 DF models, 2 codebook fits, their 6 evaluations: all done by the shards
+    assert log.count("finished, skipped") == 14
+    assert ": training" not in log and ": evaluating" not in log
     _assert_same(_outputs(out), local_run)
 
 

@@ -87,8 +87,10 @@ def test_rerun_skips_finished_parts(reproduction, capsys):
     assert main(_args(reproduction)) == 0
     log = capsys.readouterr().err
     assert "DHD: finished, skipped" in log
-    # DHD, 3 judges, the shared base and the DF models, codebooks (two methods, one QF SNR)
-    assert log.count("finished, skipped") == 1 + 3 + 1 + 4 + 2
+    # DHD, 3 judges, the shared base and the DF models, codebooks (two methods, one QF SNR),
+    # and the evaluations of the DF models, the codebooks and the separation baselines
+    assert log.count("finished, skipped") == 1 + 3 + 1 + 4 + 2 + 4 + 2 + 1
+    assert "evaluating" not in log
     assert {p: p.stat().st_mtime for p in reproduction.rglob("*.pt")} == mtimes
     assert (reproduction / "results.csv").read_text() == before
 

@@ -162,18 +162,6 @@ class LocalExecutor(Executor):
 
 
 @EXECUTORS.register("ray")
-def run_trainings(units: Sequence[Unit], executor: Executor | None = None) -> bool:
-    """Run ``units`` on ``executor`` (default: local). True when only one shard ran: the
-    caller stops there, and an un-sharded run finishes the sweep and evaluates."""
-    executor = executor or LocalExecutor()
-    waiting = executor.run(units)
-    if executor.shard is None:
-        return False
-    log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
-             "finishes the sweep and evaluates", executor.shard, len(waiting))
-    return True
-
-
 class RayExecutor(Executor):
     """Every ready unit as a Ray task on the cluster at ``address`` (None: the Ray instance
     already initialised in this process, else a new local one)."""
@@ -215,6 +203,18 @@ class RayExecutor(Executor):
             ray.get(done[0])  # re-raises the unit's error here
             finished.add(running.pop(done[0]).key)
         return []
+
+
+def run_trainings(units: Sequence[Unit], executor: Executor | None = None) -> bool:
+    """Run ``units`` on ``executor`` (default: local). True when only one shard ran: the
+    caller stops there, and an un-sharded run finishes the sweep and evaluates."""
+    executor = executor or LocalExecutor()
+    waiting = executor.run(units)
+    if executor.shard is None:
+        return False
+    log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
+             "finishes the sweep and evaluates", executor.shard, len(waiting))
+    return True
 
 
 def build_executor(kind: str = "local", shard: Shard | None = None,

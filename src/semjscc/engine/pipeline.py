@@ -50,11 +50,19 @@ def fmt_duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+EVAL_STATES = (("done", "finished, skipped"), ("new", "evaluating"))
+
+
+def fresh(cache: Path, sources: list[Path]) -> bool:
+    """Whether ``cache`` exists and is newer than every file of ``sources``."""
+    return cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources)
+
+
 def cached_rows(cache: Path, sources: list[Path], compute: Callable[[], list[dict[str, Any]]],
                 columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows from ``cache`` when it is newer than every file of ``sources``, else
-    ``compute()`` and cache them (``columns``: the results schema, see ``write_results``)."""
-    if cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources):
+    """Rows from ``cache`` when it is :func:`fresh`, else ``compute()`` and cache them
+    (``columns``: the results schema, see ``write_results``)."""
+    if fresh(cache, sources):
         return read_results(cache)
     write_results(compute(), cache, columns)
     return read_results(cache)

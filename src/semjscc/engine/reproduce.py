@@ -5,7 +5,8 @@ Stages (each skipped when already finished, resumed when interrupted):
 1. train the DHD                                   -> OUT/dhd/
 2. train the DF models of every method × relays (× SNR)  -> OUT/df/<method>/r<r>[_snr<s>]/
 3. fit QF codebooks on each method's r = 0 model(s)       -> OUT/qf/<method>/snr<s>/
-4. evaluate DF, QF and the separation baselines           -> OUT/eval/*.csv, OUT/results.csv
+4. evaluate each DF model, QF codebook set and the separation baselines -> OUT/eval/*.csv,
+   then OUT/results.csv
 5. figures and report                                     -> OUT/*.png, OUT/report.md
 
 The resolved configuration is kept in OUT/reproduce.yaml; re-running with a different one is
@@ -17,6 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,10 @@ from .evaluate import (
 )
 from .executor import Executor, LocalExecutor, Unit, run_trainings
 from .pipeline import (
-    cached_rows,
+    EVAL_STATES,
     flow_yaml,
     fmt_duration,
+    fresh,
     method_slug,
     run_state,
 )
@@ -358,6 +361,57 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
     return units, qf_dirs
 
 
+def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], device: torch.device
+                     ) -> tuple[list[Unit], list[Path]]:
+    """The evaluations of ``plan`` as executor units, one per DF model, per QF codebook set
+    and one for the separation baselines, each caching its rows in OUT/eval/ (re-run when
+    older than its model, codebooks or any judge); and those caches in results order. Each
+    process loads the judges once."""
+    cfg = plan.cfg
+    judge_files = [plan.dhd_checkpoint, *(j.checkpoint for j in plan.judges)]
+    judge_keys = ("dhd", *(f"judge/{j.name}" for j in plan.judges))
+
+    loaded: list[Judge] = []
+
+    def judges() -> list[Judge]:
+        if not loaded:
+            loaded.extend([hash_judge(plan.dhd_checkpoint, cfg, device)] + [
+                hash_judge(j.checkpoint, cfg, device, j.suffix) if j.is_dhd
+                else classifier_judge(j.checkpoint, device, j.suffix) for j in plan.judges])
+        return loaded
+
+    units: list[Unit] = []
+    caches: list[Path] = []
+
+    def add(name: str, label: str, sources: Callable[[], list[Path]],
+            compute: Callable[[list[Judge]], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
+        cache = plan.out / "eval" / f"{name}.csv"
+        caches.append(cache)
+        units.append(Unit(
+            f"eval/{name}", f"[4/5] evaluation of {label}",
+            lambda _: write_results(compute(judges()), cache),
+            lambda: "done" if fresh(cache, [*sources(), *judge_files]) else "new",
+            needs=(*judge_keys, *needs), words=EVAL_STATES))
+
+    for run in plan.df_runs:
+        slug = method_slug(run.method)
+        add(f"df_{slug}_{run.dir.name}", f"DF model {run.label}", lambda run=run: [run.checkpoint],
+            lambda judges, run=run: evaluate_df_checkpoint(
+                run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(device),
+                judges=judges), (f"df/{slug}/{run.dir.name}",))
+    for run, snr, book_dir in qf_dirs:
+        slug = method_slug(run.method)
+        add(f"qf_{slug}_snr{snr:g}", f"QF {run.method} at {snr:g} dB",
+            lambda book_dir=book_dir: list(book_dir.glob("qf_*.safetensors")),
+            lambda judges, run=run, book_dir=book_dir: evaluate_qf_checkpoint(
+                run.checkpoint, book_dir, device=str(device), judges=judges),
+            (f"qf/{slug}/snr{snr:g}",))
+    if cfg.sweep.separation:
+        add("separation", "the separation baselines", list,
+            lambda judges: separation_rows(cfg, judges, device, cfg.eval.seed), ())
+    return units, caches
+
+
 @EXPERIMENTS.register("multihop-dhd")
 def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float,
                        executor: Executor | None = None) -> Path:
@@ -380,42 +434,15 @@ def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float
              "evaluation", fmt_duration(estimate["total"]), fmt_duration(estimate["dhd"]),
              fmt_duration(estimate["df"]))
 
-    # 1.-3. DHD and judges, DF models, QF codebooks: units of the executor
+    # 1.-4. DHD and judges, DF models, QF codebooks, evaluations: units of the executor
     settings = parse_settings(",".join(cfg.sweep.qf))
     units, qf_dirs = sweep_units(plan, settings)
-    if run_trainings(units, executor):
+    evaluations, caches = evaluation_units(plan, qf_dirs if settings else [], dev)
+    if run_trainings(units + evaluations, executor):
         return out
-
-    # 4. evaluation
-    log.info("[4/5] evaluation (database hashes, DF, QF, separation) with %d judges",
-             1 + len(plan.judges))
     dhd_result = evaluate_dhd(plan.dhd_checkpoint, device=str(dev))
-    judges = [hash_judge(plan.dhd_checkpoint, cfg, dev)] + [
-        hash_judge(j.checkpoint, cfg, dev, j.suffix) if j.is_dhd
-        else classifier_judge(j.checkpoint, dev, j.suffix) for j in plan.judges]
-    newest_judge = max([plan.dhd_checkpoint, *(j.checkpoint for j in plan.judges)],
-                       key=lambda p: p.stat().st_mtime)
-    rows: list[dict[str, Any]] = []
-    eval_dir = out / "eval"
-    for run in plan.df_runs:
-        cache = eval_dir / f"df_{method_slug(run.method)}_{run.dir.name}.csv"
-        rows += cached_rows(cache, [run.checkpoint, newest_judge],
-                             lambda run=run: evaluate_df_checkpoint(
-                                 run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays],
-                                 device=str(dev), judges=judges))
-    for run, snr, book_dir in qf_dirs:
-        if not settings:
-            continue
-        cache = eval_dir / f"qf_{method_slug(run.method)}_snr{snr:g}.csv"
-        books = list(book_dir.glob("qf_*.safetensors"))
-        rows += cached_rows(cache, [*books, newest_judge], lambda run=run, book_dir=book_dir:
-                             evaluate_qf_checkpoint(run.checkpoint, book_dir, device=str(dev),
-                                                    judges=judges))
-    if cfg.sweep.separation:
-        cache = eval_dir / "separation.csv"
-        rows += cached_rows(cache, [newest_judge],
-                             lambda: separation_rows(cfg, judges, dev, cfg.eval.seed))
-    results = write_results(rows, out / "results.csv")
+    results = write_results([row for cache in caches for row in read_results(cache)],
+                            out / "results.csv")
 
     # 5. figures and report
     log.info("[5/5] figures and report")
