@@ -192,6 +192,13 @@ def _to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(image), "RGB")
 
 
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class EncodedFiles:
     """The files already encoded in this process, by (codec, image, parameter): a sweep
     searches the same images at several budgets (SNRs), and its searches share their first
@@ -340,9 +347,10 @@ class SeparationSystem:
     Records, cumulated over calls until :meth:`reset`: ``used_bits`` (per coded image),
     ``n_images``, ``n_unreachable``, ``min_file_bits`` (smallest of the smallest files of
     the unreachable images), ``encode_seconds``. The images of a batch are searched by
-    ``workers`` threads (default: one per CPU), with the same results as one. An unreachable image becomes mid-gray
-    (``on_unreachable="gray"``, the default: a receiver with no bits), NaN (``"nan"``) or
-    raises :class:`BudgetUnreachableError` (``"raise"``); it is never coded above budget.
+    ``workers`` threads (default: one per CPU this process may use), with the same results
+    as one. An unreachable image becomes mid-gray (``on_unreachable="gray"``, the default: a
+    receiver with no bits), NaN (``"nan"``) or raises :class:`BudgetUnreachableError`
+    (``"raise"``); it is never coded above budget.
     """
 
     def __init__(self, codec: str, snr_db: float, k: int,
@@ -350,7 +358,7 @@ class SeparationSystem:
                  hops: int = 1, workers: int | None = None) -> None:
         self.spec = require_codec(codec)
         self.hops = hops
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or _usable_cpus()
         self.channel = channel if channel is not None else AWGN()
         self.fading = not isinstance(self.channel, AWGN)
         if on_unreachable not in ("gray", "nan", "raise"):

@@ -1,4 +1,4 @@
-"""Executors of a sweep's independent work units (trainings, codebook fits).
+"""Executors of a sweep's independent work units (trainings, codebook fits, evaluations).
 
 A :class:`Unit` is resumable work with a stable ``key``: it reads its state from its run
 directory, so every executor leaves the same directories and results, and re-running skips
