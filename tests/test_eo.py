@@ -105,7 +105,8 @@ def test_rerun_skips_finished_parts_and_changed_settings_are_refused(
     before = {p: p.stat().st_mtime_ns for p in checkpoints + cached}
     capsys.readouterr()
     assert main(_args(eo_run)) == 0
-    assert capsys.readouterr().err.count("finished, skipped") == 4
+    # 4 trainings; the clean score, 2 conditions and 1 separation setting evaluated
+    assert capsys.readouterr().err.count("finished, skipped") == 8
     assert {p: p.stat().st_mtime_ns for p in checkpoints + cached} == before
     assert main(_args(eo_run, ["eo.snr_db=[0, 5]"])) == 2
     assert "eo.snr_db" in capsys.readouterr().err
@@ -232,6 +233,36 @@ def test_missing_eurosat_is_refused_before_any_work(tmp_path: Path,
     err = capsys.readouterr().err
     assert "reproduce cannot start" in err and "nowhere" in err
     assert not out.exists()
+
+
+def _results_text(out: Path) -> str:
+    return (out / "results.csv").read_text().replace(str(out), "OUT")
+
+
+def test_shards_then_assembling_run_equal_the_local_run(eo_run: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    for shard in ("1/2", "2/2", "1/2", "2/2"):  # the second pass: units that waited
+        assert main(_args(out) + ["--shard", shard]) == 0
+        assert not (out / "results.csv").exists()
+    capsys.readouterr()
+    assert main(_args(out)) == 0
+    log = capsys.readouterr().err
+    assert log.count("finished, skipped") == 8
+    assert ": training" not in log and ": evaluating" not in log
+    assert _results_text(out) == _results_text(eo_run)
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_identical_results(eo_run: Path, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        out = tmp_path / "out"
+        assert main(_args(out) + ["--executor", "ray"]) == 0
+    finally:
+        ray.shutdown()
+    assert _results_text(out) == _results_text(eo_run)
 
 
 @pytest.mark.slow

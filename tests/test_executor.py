@@ -147,3 +147,49 @@ def test_eo_training_units_are_the_classifier_and_every_djscc(tmp_path):
     assert all(not u.needs and u.state() == "new" for u in units)
     assert [len(Shard(i, 2).select(units)) for i in (1, 2)] == [(len(units) + 1) // 2,
                                                                len(units) // 2]
+
+
+def test_eo_evaluations_are_units_after_what_they_read(tmp_path):
+    from semjscc.config import load_config
+    from semjscc.engine.eo import evaluation_units, make_plan, training_units
+    from semjscc.engine.executor import _ordered
+
+    cfg = load_config("eo-tiny/reproduce", ["eo.snr_adaptive=false", "eo.snr_db=[0, 10]",
+                                            "eo.ratios=[1/20]", "eo.channels=[{name: awgn}]",
+                                            "eo.separation=[webp]"])
+    plan = make_plan(cfg, tmp_path)
+    units, caches = evaluation_units(plan, torch.device("cpu"))
+    by_key = {u.key: u for u in units}
+    assert list(by_key) == [
+        "eval/clean",
+        "matched/awgn/cr1_20_snr0", "eval/djscc/awgn/cr1_20_snr0",
+        "matched/awgn/cr1_20_snr10", "eval/djscc/awgn/cr1_20_snr10",
+        "eval/separation/awgn/webp_cr1_20"]
+    assert by_key["eval/clean"].needs == ("task",)
+    assert by_key["matched/awgn/cr1_20_snr10"].needs == ("task", "djscc/awgn/cr1_20_snr10")
+    assert by_key["eval/djscc/awgn/cr1_20_snr10"].needs == (
+        "task", "eval/clean", "djscc/awgn/cr1_20_snr10", "matched/awgn/cr1_20_snr10")
+    assert by_key["eval/separation/awgn/webp_cr1_20"].needs == ("task", "eval/clean")
+    assert [c.relative_to(tmp_path).as_posix() for c in caches] == [
+        "eval/djscc/awgn/cr1_20_snr0.csv", "eval/djscc/awgn/cr1_20_snr10.csv",
+        "eval/separation/awgn/webp_cr1_20.csv"]
+    _ordered(training_units(plan) + units)  # every need comes first
+    assert all(u.state() == "new" for u in units)
+
+
+def test_importance_evaluations_are_units_after_what_they_read(tmp_path):
+    from semjscc.config import load_config
+    from semjscc.engine.executor import _ordered
+    from semjscc.engine.importance import evaluation_units, make_plan, training_units
+
+    cfg = load_config("importance-tiny/reproduce", [
+        "importance.methods=[{mse: 1.0}]", "importance.ratios=[1/12]",
+        "importance.train_snr_db=[5]", "importance.separation=[webp]"])
+    plan = make_plan(cfg, tmp_path)
+    units, caches = evaluation_units(plan, torch.device("cpu"))
+    assert [(u.key, u.needs) for u in units] == [
+        ("eval/djscc/mse/cr1_12_snr5", ("task", "independent", "djscc/mse/cr1_12_snr5")),
+        ("eval/separation/webp_cr1_12", ("task", "independent"))]
+    assert [c.relative_to(tmp_path).as_posix() for c in caches] == [
+        "eval/djscc/mse/cr1_12_snr5.csv", "eval/separation/webp_cr1_12.csv"]
+    _ordered(training_units(plan) + units)

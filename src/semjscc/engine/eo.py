@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ from ..semloss import FAMILIES, AllocationProblem
 from .eo_report import allocation_stage, fit_stage, write_report
 from .evaluate import Suite, df_system, evaluate_system, shared_lpips
 from .executor import Executor, Unit, run_trainings
-from .pipeline import STATES, cached_rows, flow_yaml, run_state
+from .pipeline import EVAL_STATES, flow_yaml, fresh, run_state
 from .results import read_results, write_results
 from .train_task import evaluate_task, train_task
 from .units import classifier_unit, djscc_units
@@ -367,7 +368,7 @@ def ratio_columns(model: JSCCModel, ratio: str, size: int) -> dict[str, Any]:
 def clean_result(plan: EOPlan, dev: torch.device) -> dict[str, Any]:
     """The clean classifier on clean test images (M_clean), cached in OUT/eval/clean.json."""
     cache = plan.out / "eval" / "clean.json"
-    if cache.exists() and cache.stat().st_mtime >= plan.task_checkpoint.stat().st_mtime:
+    if fresh(cache, [plan.task_checkpoint]):
         return json.loads(cache.read_text())
     result = evaluate_task(plan.task_checkpoint, plan.cfg.eval.split, device=str(dev))
     write_text(cache, json.dumps(result, indent=1) + "\n")
@@ -443,22 +444,28 @@ def separation_rows(plan: EOPlan, codec: str, spec: dict[str, Any], ratio: str,
     return rows, confusions
 
 
-def cached_evaluation(cache: Path, sources: list[Path], compute: Any,
-                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows (``cache``, a CSV) and confusion entries (its ``.json`` twin) of ``compute()``,
-    recomputed when any of ``sources`` is newer. The twin is written first, so a CSV on disk
-    always has its confusions."""
-    matrices = cache.with_suffix(".json")
-    computed: list[list[dict[str, Any]]] = []
+def write_evaluation(cache: Path, evaluated: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+                     ) -> None:
+    """Write the (rows, confusion entries) of an evaluation: rows to ``cache`` (a CSV of
+    ``EO_COLUMNS``), confusions to its ``.json`` twin. The twin is written first, so a CSV on
+    disk always has its confusions."""
+    rows, confusions = evaluated
+    write_text(cache.with_suffix(".json"), json.dumps(confusions) + "\n")
+    write_results(rows, cache, EO_COLUMNS)
 
-    def run() -> list[dict[str, Any]]:
-        rows, confusions = compute()
-        write_text(matrices, json.dumps(confusions) + "\n")
-        computed.append(confusions)
-        return rows
 
-    rows = cached_rows(cache, sources, run, EO_COLUMNS)
-    return rows, computed[0] if computed else json.loads(matrices.read_text())
+def read_evaluation(cache: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The (rows, confusion entries) that :func:`write_evaluation` wrote to ``cache``."""
+    return read_results(cache), json.loads(cache.with_suffix(".json").read_text())
+
+
+def train_matched(plan: EOPlan, cond: Condition, state: str, dev: torch.device) -> None:
+    """Fine-tune the clean classifier on reconstructions of the training split through the
+    DJSCC of ``cond`` at its SNR (the matched protocol), resuming when ``state`` is
+    ``partial``."""
+    model, run_cfg = load(cond.run.checkpoint, device=dev, kind="deepjscc")
+    train_task(plan.matched_cfg(), plan.matched_dir(cond), resume=state == "partial",
+               reconstruct=df_system(model, build_channel(run_cfg.link.channel), [cond.snr_db]))
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -470,6 +477,69 @@ def training_units(plan: EOPlan) -> list[Unit]:
     return [classifier_unit("task", f"[1/6] task classifier ({cfg.task.model}) on clean images",
                             cfg, plan.task_dir),
             *djscc_units(plan.runs, plan.out / "djscc", "[2/6]")]
+
+
+def evaluation_units(plan: EOPlan, dev: torch.device) -> tuple[list[Unit], list[Path]]:
+    """The clean classifier's test score, every condition's matched classifier (a
+    fine-tune) and evaluation, and every separation baseline as executor units, each cached
+    in OUT/eval/ (re-run when older than a model or classifier it reads); and the evaluation
+    caches in results order. Each process renders the test split once."""
+    cfg, eo = plan.cfg, plan.cfg.eo
+    loaders: list[Any] = []
+
+    def loader() -> Any:
+        if not loaders:
+            loaders.append(test_loader(cfg))
+        return loaders[0]
+
+    clean = plan.out / "eval" / "clean.json"
+    units = [Unit("eval/clean", "[3/6] clean classifier on the test split",
+                  lambda _: clean_result(plan, dev),
+                  lambda: "done" if fresh(clean, [plan.task_checkpoint]) else "new",
+                  needs=("task",), words=EVAL_STATES)]
+    caches: list[Path] = []
+
+    def add(key: str, label: str, cache: Path, sources: list[Path],
+            evaluate: Callable[[dict[str, Any], Any], tuple[list[dict[str, Any]],
+                                                            list[dict[str, Any]]]],
+            needs: tuple[str, ...]) -> None:
+        caches.append(cache)
+        units.append(Unit(
+            key, label, lambda _: write_evaluation(cache, evaluate(clean_result(plan, dev),
+                                                                   loader())),
+            lambda: "done" if fresh(cache, sources) else "new",
+            needs=("task", "eval/clean", *needs), words=EVAL_STATES))
+
+    conditions = plan.conditions
+    for i, cond in enumerate(conditions, start=1):
+        trained = f"djscc/{cond.run.dir.relative_to(plan.out / 'djscc')}"
+        label = f"[3/6] condition {i}/{len(conditions)} ({cond.name})"
+        classifiers = {"mismatched": plan.task_checkpoint} if "mismatched" in eo.protocols else {}
+        needs: tuple[str, ...] = (trained,)
+        if "matched" in eo.protocols:
+            run_dir = plan.matched_dir(cond)
+            units.append(Unit(
+                f"matched/{cond.name}", f"{label}: matched classifier",
+                lambda state, cond=cond: train_matched(plan, cond, state, dev),
+                lambda run_dir=run_dir: run_state(run_dir, cfg.task.finetune_epochs),
+                needs=("task", trained)))
+            classifiers["matched"] = run_dir / "best.pt"
+            needs += (f"matched/{cond.name}",)
+        add(f"eval/djscc/{cond.name}", f"{label}: evaluation",
+            plan.out / "eval" / "djscc" / f"{cond.name}.csv",
+            [cond.run.checkpoint, plan.task_checkpoint, *classifiers.values()],
+            lambda clean, loader, cond=cond, classifiers=classifiers: evaluate_condition(
+                plan, cond, classifiers, clean, loader, dev), needs)
+    for codec in eo.separation:
+        for spec in eo.channels:
+            channel = build_channel(spec).label
+            for ratio in eo.ratios:
+                name = f"{channel}/{codec}_{ratio_slug(ratio)}"
+                add(f"eval/separation/{name}", f"[4/6] separation {codec}, {channel}, R = {ratio}",
+                    plan.out / "eval" / "separation" / f"{name}.csv", [plan.task_checkpoint],
+                    lambda clean, loader, codec=codec, spec=spec, ratio=ratio: separation_rows(
+                        plan, codec, spec, ratio, clean, loader, dev), ())
+    return units, caches
 
 
 @EXPERIMENTS.register("eo-semloss")
@@ -489,48 +559,16 @@ def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float,
              "SNR-adaptive" if eo.snr_adaptive else "one per SNR", len(plan.conditions),
              ",".join(eo.protocols) or "none", ",".join(eo.separation) or "none")
 
-    if run_trainings(training_units(plan), executor):
+    evaluations, caches = evaluation_units(plan, dev)
+    if run_trainings(training_units(plan) + evaluations, executor):
         return out
-
     clean = clean_result(plan, dev)
-    loader = test_loader(cfg)  # one dataset: synthetic images are rendered once
-    matched_cfg = plan.matched_cfg()
     rows: list[dict[str, Any]] = []
     confusions: list[dict[str, Any]] = []
-    for i, cond in enumerate(plan.conditions, start=1):
-        classifiers = {"mismatched": plan.task_checkpoint} if "mismatched" in eo.protocols else {}
-        if "matched" in eo.protocols:
-            run_dir = plan.matched_dir(cond)
-            state = run_state(run_dir, cfg.task.finetune_epochs)
-            log.info("[3/6] condition %d/%d (%s): matched classifier %s", i,
-                     len(plan.conditions), cond.name, STATES[state])
-            if state != "done":
-                model, run_cfg = load(cond.run.checkpoint, device=dev, kind="deepjscc")
-                train_task(matched_cfg, run_dir, resume=state == "partial",
-                           reconstruct=df_system(model, build_channel(run_cfg.link.channel),
-                                                 [cond.snr_db]))
-            classifiers["matched"] = run_dir / "best.pt"
-        cache = out / "eval" / "djscc" / f"{cond.name}.csv"
-        got = cached_evaluation(cache, [cond.run.checkpoint, plan.task_checkpoint,
-                                        *classifiers.values()],
-                                lambda cond=cond, classifiers=classifiers: evaluate_condition(
-                                    plan, cond, classifiers, clean, loader, dev))
+    for cache in caches:
+        got = read_evaluation(cache)
         rows += got[0]
         confusions += got[1]
-
-    for codec in eo.separation:
-        for spec in eo.channels:
-            for ratio in eo.ratios:
-                cache = (out / "eval" / "separation" / build_channel(spec).label
-                         / f"{codec}_{ratio_slug(ratio)}.csv")
-                log.info("[4/6] separation %s, %s, R = %s", codec, build_channel(spec).label,
-                         ratio)
-                got = cached_evaluation(cache, [plan.task_checkpoint],
-                                        lambda codec=codec, spec=spec, ratio=ratio:
-                                        separation_rows(plan, codec, spec, ratio, clean,
-                                                        loader, dev))
-                rows += got[0]
-                confusions += got[1]
     results = write_results(rows, out / "results.csv", EO_COLUMNS)
     write_text(out / "confusion.json", json.dumps({
         "class_names": clean["class_names"], "rows": "true class",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ from .eo import (
 from .evaluate import Suite, df_system, evaluate_system
 from .executor import Executor, Unit, run_trainings
 from .importance_report import write_report
-from .pipeline import cached_rows, flow_yaml, method_slug
+from .pipeline import EVAL_STATES, flow_yaml, fresh, method_slug
 from .results import read_results, write_results
 from .train_task import evaluate_task
 from .units import classifier_unit, djscc_units
@@ -241,7 +242,7 @@ def make_scoring(plan: ImportancePlan, dev: torch.device) -> Scoring:
     clean = {}
     for name, path in plan.classifiers.items():
         cache = plan.out / "eval" / f"clean_{name}.json"
-        if not cache.exists() or cache.stat().st_mtime < path.stat().st_mtime:
+        if not fresh(cache, [path]):
             result = evaluate_task(path, plan.cfg.eval.split, device=str(dev))
             write_text(cache, json.dumps({"accuracy": result["accuracy"]}) + "\n")
         clean[name] = json.loads(cache.read_text())["accuracy"]
@@ -320,6 +321,46 @@ def training_units(plan: ImportancePlan) -> list[Unit]:
             *djscc_units(plan.runs, plan.out / "djscc", "[2/4]", needs=("task",))]
 
 
+def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit], list[Path]]:
+    """The evaluation of every DJSCC at every test SNR and of every separation baseline as
+    executor units, each cached in OUT/eval/ (re-run when older than its model or either
+    classifier); and those caches in results order. Each process builds its scoring (clean
+    accuracies, classifiers, importance term, test split) once."""
+    cfg = plan.cfg
+    judges = list(plan.classifiers.values())
+    built: list[Scoring] = []
+
+    def scoring() -> Scoring:
+        if not built:
+            built.append(make_scoring(plan, dev))
+        return built[0]
+
+    units: list[Unit] = []
+    caches: list[Path] = []
+
+    def add(key: str, label: str, sources: list[Path],
+            rows: Callable[[Scoring], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
+        cache = plan.out / "eval" / f"{key}.csv"
+        caches.append(cache)
+        units.append(Unit(
+            f"eval/{key}", label,
+            lambda _: write_results(rows(scoring()), cache, IMPORTANCE_COLUMNS),
+            lambda: "done" if fresh(cache, [*sources, *judges]) else "new",
+            needs=("task", "independent", *needs), words=EVAL_STATES))
+
+    for i, run in enumerate(plan.runs, start=1):
+        name = str(run.dir.relative_to(plan.out / "djscc"))
+        add(f"djscc/{name}", f"[3/4] evaluating DJSCC {i}/{len(plan.runs)} ({run.label})",
+            [run.checkpoint], lambda scoring, run=run: djscc_rows(run, scoring),
+            (f"djscc/{name}",))
+    for codec in cfg.importance.separation:
+        for ratio in cfg.importance.ratios:
+            add(f"separation/{codec}_{ratio_slug(ratio)}", f"[3/4] separation {codec}, R = {ratio}",
+                [], lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
+                ())
+    return units, caches
+
+
 @EXPERIMENTS.register("importance")
 def reproduce_importance(cfg: Config, out: Path, dev: torch.device, started: float,
                          executor: Executor | None = None) -> Path:
@@ -336,24 +377,10 @@ def reproduce_importance(cfg: Config, out: Path, dev: torch.device, started: flo
              ",".join(f"{s:g}" for s in imp.train_snr_db),
              ",".join(f"{s:g}" for s in imp.test_snr_db), ",".join(imp.separation) or "none")
 
-    if run_trainings(training_units(plan), executor):
+    evaluations, caches = evaluation_units(plan, dev)
+    if run_trainings(training_units(plan) + evaluations, executor):
         return out
-
-    scoring = make_scoring(plan, dev)
-    judges = list(plan.classifiers.values())
-    rows: list[dict[str, Any]] = []
-    for i, run in enumerate(plan.runs, start=1):
-        log.info("[3/4] evaluating DJSCC %d/%d (%s)", i, len(plan.runs), run.label)
-        cache = out / "eval" / "djscc" / f"{run.dir.relative_to(out / 'djscc')}.csv"
-        rows += cached_rows(cache, [run.checkpoint, *judges],
-                            lambda run=run: djscc_rows(run, scoring), IMPORTANCE_COLUMNS)
-    for codec in imp.separation:
-        for ratio in imp.ratios:
-            log.info("[3/4] separation %s, R = %s", codec, ratio)
-            cache = out / "eval" / "separation" / f"{codec}_{ratio_slug(ratio)}.csv"
-            rows += cached_rows(cache, judges,
-                                lambda codec=codec, ratio=ratio: separation_rows(
-                                    codec, ratio, scoring), IMPORTANCE_COLUMNS)
+    rows = [row for cache in caches for row in read_results(cache)]
     results = write_results(mark_served(rows), out / "results.csv", IMPORTANCE_COLUMNS)
 
     log.info("[4/4] figures and report")
