@@ -135,3 +135,17 @@ def test_bench_ddp_two_gloo_processes():
     d = bench_ddp(ModelConfig(num_features=8, bandwidth_ratio="1/6"), 16, 4, world=2, repeats=1)
     assert d.world == 2 and d.batch_size == 4
     assert d.single_images_per_s > 0 and d.ddp_images_per_s > 0 and d.scaling > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RSS from /proc")
+def test_bench_peak_memory_survives_earlier_work_in_the_process():
+    """The RSS peak counts memory that earlier work freed into the C heap: measured twice in
+    one process, a training step needs about as much the second time (it read 0 MiB
+    before the heap was trimmed first)."""
+    from semjscc.engine.bench import bench_model
+
+    cfg = load_config("tiny/df")
+    peaks = [bench_model("tiny", cfg.model, 32, 32, torch.device("cpu"), repeats=1,
+                         train=cfg.train).train_peak_bytes for _ in range(2)]
+    assert peaks[0] > 20 * 2**20
+    assert peaks[1] > 0.5 * peaks[0]

@@ -6,6 +6,8 @@ Utilisation is the model's achieved FLOP/s (2 FLOPs per MAC; a training step cou
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import socket
@@ -75,8 +77,19 @@ def matmul_flops(device: torch.device, sizes: tuple[int, ...] = (1024, 2048, 409
     return best
 
 
+def _trim_c_heap() -> None:
+    """Give the C heap's free pages back to the system where the C library can (glibc)."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 class PeakMemory:
-    """Peak memory of a block: CUDA allocator peak, or the process's peak RSS (Linux)."""
+    """Peak memory of a block: CUDA allocator peak, or the process's peak RSS (Linux) over
+    its RSS at entry, after the C heap's free pages are given back to the system (glibc
+    ``malloc_trim``): memory that earlier work freed would otherwise be reused without
+    raising the RSS, and the block would read as needing nothing."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -94,6 +107,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.base = torch.cuda.memory_allocated(self.device)
         else:
+            _trim_c_heap()
             try:  # reset the RSS high-water mark (Linux >= 4.0)
                 Path("/proc/self/clear_refs").write_text("5")
             except OSError:
