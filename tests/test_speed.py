@@ -132,7 +132,8 @@ def test_bench_ddp_two_gloo_processes():
     from semjscc.config import ModelConfig
     from semjscc.engine.bench import bench_ddp
 
-    d = bench_ddp(ModelConfig(num_features=8, bandwidth_ratio="1/6"), 16, 4, world=2, repeats=1)
+    d = bench_ddp(ModelConfig(num_features=8, bandwidth_ratio="1/6"), 16, 4, world=2, repeats=1,
+                  rounds=2)
     assert d.world == 2 and d.batch_size == 4
     assert d.single_images_per_s > 0 and d.ddp_images_per_s > 0 and d.scaling > 0
 

@@ -330,18 +330,23 @@ def _free_port() -> int:
 
 
 def bench_ddp(cfg: ModelConfig, image_size: int, batch_size: int, world: int = 2,
-              repeats: int = 5, channels_last: bool = True) -> DDPBench:
+              repeats: int = 5, channels_last: bool = True, rounds: int = 3) -> DDPBench:
     """CPU DDP scaling: ``world`` gloo processes with threads/world threads each (spawned
-    here) against this process alone, on the same global batch (a multiple of ``world``)."""
+    here) against this process alone, on the same global batch (a multiple of ``world``).
+    The two alternate for ``rounds`` rounds (medians over rounds), so that a change in the
+    machine's load between them shows as spread rather than as scaling."""
     threads = torch.get_num_threads()
-    single = _ddp_step_seconds(cfg, image_size, batch_size, repeats, channels_last)
+    single, ddp = [], []
     with tempfile.TemporaryDirectory() as tmp:
         result = str(Path(tmp) / "seconds.json")
-        mp.spawn(_ddp_worker, nprocs=world, args=(
-            world, _free_port(), cfg, image_size, batch_size, repeats, channels_last,
-            max(1, threads // world), result))
-        ddp = json.loads(Path(result).read_text())
-    return DDPBench(world, threads, batch_size, batch_size / single, batch_size / ddp)
+        for _ in range(rounds):
+            single.append(_ddp_step_seconds(cfg, image_size, batch_size, repeats, channels_last))
+            mp.spawn(_ddp_worker, nprocs=world, args=(
+                world, _free_port(), cfg, image_size, batch_size, repeats, channels_last,
+                max(1, threads // world), result))
+            ddp.append(json.loads(Path(result).read_text()))
+    return DDPBench(world, threads, batch_size, batch_size / float(np.median(single)),
+                    batch_size / float(np.median(ddp)))
 
 
 @dataclass
