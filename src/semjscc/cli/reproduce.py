@@ -26,14 +26,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="override a setting, e.g. data.root=/data/nuswide_m256")
     p.add_argument("--device", default=None, type=device_spec, help="auto (default), cpu, cuda, cuda:1")
     p.add_argument("--executor", default="local", type=executor_kind,
-                   help="where trainings and codebook fits run: local (default, one after "
-                   "another) or ray (Ray tasks, one GPU each where the cluster has GPUs)")
+                   help="where the units (trainings, codebook fits, evaluations) run: local "
+                   "(default, one after another) or ray (Ray tasks, one GPU each where the "
+                   "cluster has GPUs)")
     p.add_argument("--address", default=None, type=address_spec,
                    help="Ray cluster HOST:PORT (or auto) for --executor ray; default: a local "
                    "Ray instance")
     p.add_argument("--shard", default=None, type=shard_spec, metavar="I/N",
-                   help="run only shard I of N of the trainings and codebook fits (e.g. one "
-                   "SLURM array task each), then stop; an un-sharded run finishes and evaluates")
+                   help="run only shard I of N of the units (e.g. one SLURM array task each), "
+                   "then stop; an un-sharded run finishes what is left and writes the results")
     p.set_defaults(func=run)
 
 

@@ -53,7 +53,7 @@ from ..registry import EXPERIMENTS
 from ..semloss import FAMILIES, AllocationProblem
 from .eo_report import allocation_stage, fit_stage, write_report
 from .evaluate import Suite, df_system, evaluate_system, shared_lpips
-from .executor import Executor, Unit, run_trainings
+from .executor import Executor, Unit, run_units
 from .pipeline import EVAL_STATES, flow_yaml, fresh, run_state
 from .results import read_results, write_results
 from .train_task import evaluate_task, train_task
@@ -560,7 +560,7 @@ def reproduce_eo(cfg: Config, out: Path, dev: torch.device, started: float,
              ",".join(eo.protocols) or "none", ",".join(eo.separation) or "none")
 
     evaluations, caches = evaluation_units(plan, dev)
-    if run_trainings(training_units(plan) + evaluations, executor):
+    if run_units(training_units(plan) + evaluations, executor):
         return out
     clean = clean_result(plan, dev)
     rows: list[dict[str, Any]] = []

@@ -205,15 +205,15 @@ class RayExecutor(Executor):
         return []
 
 
-def run_trainings(units: Sequence[Unit], executor: Executor | None = None) -> bool:
+def run_units(units: Sequence[Unit], executor: Executor | None = None) -> bool:
     """Run ``units`` on ``executor`` (default: local). True when only one shard ran: the
-    caller stops there, and an un-sharded run finishes the sweep and evaluates."""
+    caller stops there, and an un-sharded run finishes the sweep and writes its results."""
     executor = executor or LocalExecutor()
     waiting = executor.run(units)
     if executor.shard is None:
         return False
     log.info("shard %s done (%d units left waiting on other shards); an un-sharded run "
-             "finishes the sweep and evaluates", executor.shard, len(waiting))
+             "finishes the sweep and writes its results", executor.shard, len(waiting))
     return True
 
 

@@ -59,7 +59,7 @@ from .eo import (
     test_loader,
 )
 from .evaluate import Suite, df_system, evaluate_system
-from .executor import Executor, Unit, run_trainings
+from .executor import Executor, Unit, run_units
 from .importance_report import write_report
 from .pipeline import EVAL_STATES, flow_yaml, fresh, method_slug
 from .results import read_results, write_results
@@ -378,7 +378,7 @@ def reproduce_importance(cfg: Config, out: Path, dev: torch.device, started: flo
              ",".join(f"{s:g}" for s in imp.test_snr_db), ",".join(imp.separation) or "none")
 
     evaluations, caches = evaluation_units(plan, dev)
-    if run_trainings(training_units(plan) + evaluations, executor):
+    if run_units(training_units(plan) + evaluations, executor):
         return out
     rows = [row for cache in caches for row in read_results(cache)]
     results = write_results(mark_served(rows), out / "results.csv", IMPORTANCE_COLUMNS)

@@ -48,7 +48,7 @@ from .evaluate import (
     judge_suites,
     shared_lpips,
 )
-from .executor import Executor, LocalExecutor, Unit, run_trainings
+from .executor import Executor, LocalExecutor, Unit, run_units
 from .pipeline import (
     EVAL_STATES,
     flow_yaml,
@@ -438,7 +438,7 @@ def reproduce_multihop(cfg: Config, out: Path, dev: torch.device, started: float
     settings = parse_settings(",".join(cfg.sweep.qf))
     units, qf_dirs = sweep_units(plan, settings)
     evaluations, caches = evaluation_units(plan, qf_dirs if settings else [], dev)
-    if run_trainings(units + evaluations, executor):
+    if run_units(units + evaluations, executor):
         return out
     dhd_result = evaluate_dhd(plan.dhd_checkpoint, device=str(dev))
     results = write_results([row for cache in caches for row in read_results(cache)],
