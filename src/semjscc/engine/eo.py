@@ -57,7 +57,7 @@ from .executor import Executor, Unit, run_units
 from .pipeline import EVAL_STATES, flow_yaml, fresh, run_state
 from .results import read_results, write_results
 from .train_task import evaluate_task, train_task
-from .units import classifier_unit, djscc_units
+from .units import TrainingRun, classifier_unit, djscc_units
 
 log = logging.getLogger("semjscc.eo")
 
@@ -101,7 +101,7 @@ def ratio_slug(ratio: str) -> str:
 
 
 @dataclass(frozen=True)
-class DJSCCRun:
+class DJSCCRun(TrainingRun):
     """One DJSCC of the sweep: a channel (``channel``: its label) × requested ratio, trained
     at ``snr_db`` or, when that is None, SNR-adaptively over ``cfg.train.snr_db_range``;
     evaluated at ``eval_snrs``."""
@@ -112,10 +112,6 @@ class DJSCCRun:
     eval_snrs: tuple[float, ...]
     cfg: Config
     dir: Path
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.dir / "best.pt"
 
     @property
     def train_snr(self) -> str:

@@ -64,7 +64,7 @@ from .importance_report import write_report
 from .pipeline import EVAL_STATES, flow_yaml, fresh, method_slug
 from .results import read_results, write_results
 from .train_task import evaluate_task
-from .units import classifier_unit, djscc_units
+from .units import TrainingRun, classifier_unit, djscc_units
 
 log = logging.getLogger("semjscc.importance")
 
@@ -87,7 +87,7 @@ FAILURE_NOTE = ("an image whose budget no file meets is a decoding failure: scor
 
 
 @dataclass(frozen=True)
-class ImportanceRun:
+class ImportanceRun(TrainingRun):
     """One DJSCC of the sweep: a method (its loss mapping) × requested ratio × train SNR."""
 
     method: str
@@ -96,10 +96,6 @@ class ImportanceRun:
     snr_db: float
     cfg: Config
     dir: Path
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.dir / "best.pt"
 
     @property
     def label(self) -> str:

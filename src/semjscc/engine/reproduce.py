@@ -64,12 +64,13 @@ from .run import config_differences
 from .train_dhd import train_dhd
 from .train_jscc import train_jscc
 from .train_task import train_task
+from .units import TrainingRun
 
 log = logging.getLogger("semjscc.reproduce")
 
 
 @dataclass
-class DFRun:
+class DFRun(TrainingRun):
     """One DeepJSCC model of the sweep (or, with method ``base``, the shared base that the
     methods' r = 0 models fine-tune)."""
 
@@ -79,10 +80,6 @@ class DFRun:
     snr_db: float | None  # None: SNR-adaptive over the sweep's range
     cfg: Config
     dir: Path
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.dir / "best.pt"
 
     @property
     def eval_snrs(self) -> list[float]:
@@ -100,7 +97,7 @@ class DFRun:
 
 
 @dataclass
-class JudgeRun:
+class JudgeRun(TrainingRun):
     """An independent judge of the reproduction: a DHD or a classifier, never trained on."""
 
     name: str  # dhd_indep, dhd_xarch, task
@@ -109,8 +106,8 @@ class JudgeRun:
     dir: Path
 
     @property
-    def checkpoint(self) -> Path:
-        return self.dir / "best.pt"
+    def label(self) -> str:
+        return f"judge {self.name}"
 
     @property
     def is_dhd(self) -> bool:
@@ -325,7 +322,7 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
                   lambda: run_state(plan.dhd_dir, cfg.dhd.epochs))]
     for j in plan.judges:
         train = train_dhd if j.is_dhd else train_task
-        units.append(Unit(f"judge/{j.name}", f"[1/5] judge {j.name}",
+        units.append(Unit(f"judge/{j.name}", f"[1/5] {j.label}",
                           lambda state, j=j, train=train: train(j.cfg, j.dir, state == "partial"),
                           lambda j=j: run_state(j.dir, j.epochs)))
     df_runs = plan.bases + sorted(plan.df_runs, key=lambda r: r.relays)

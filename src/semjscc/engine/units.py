@@ -3,9 +3,9 @@ DJSCC trainings of a sweep, each resumable from its run directory."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 from ..config import Config
 from .executor import Unit
@@ -14,14 +14,23 @@ from .train_jscc import train_jscc
 from .train_task import train_task
 
 
-class TrainingRun(Protocol):
-    """A DJSCC training of a sweep: its config, run directory and log label."""
+class TrainingRun(ABC):
+    """Base of the experiments' training records (dataclasses giving ``cfg``, the run's
+    resolved config, and ``dir``, its run directory): the checkpoint it leaves and its log
+    label."""
 
     cfg: Config
     dir: Path
 
     @property
-    def label(self) -> str: ...
+    def checkpoint(self) -> Path:
+        """The run's best checkpoint, ``dir/best.pt``."""
+        return self.dir / "best.pt"
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """What the logs call the run, e.g. ``mse, r = 1, 5 dB``."""
 
 
 def classifier_unit(key: str, label: str, cfg: Config, run_dir: Path) -> Unit:
