@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.error import URLError
 
@@ -59,6 +59,36 @@ MICRO_REPRODUCE = [
 def sets(overrides: list[str]) -> list[str]:
     """``--set`` arguments for ``overrides``."""
     return [a for o in overrides for a in ("--set", o)]
+
+
+@pytest.fixture
+def local_ray() -> Iterator[object]:
+    """A local Ray instance with 2 CPUs for the test (skipped where Ray is not installed)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def sharded_run(capsys: pytest.CaptureFixture) -> Callable[[list[str], Path], str]:
+    """``run(args, out)``: ``semjscc`` with ``args`` (writing to ``out``) as shards 1/2 and
+    2/2, each twice (as a re-submitted array job would: the second pass runs the units that
+    waited on the other shard's), then once un-sharded; checks that only the last writes
+    ``results.csv`` and that it finds nothing left to train or evaluate; returns its log."""
+    from semjscc.cli import main
+
+    def run(args: list[str], out: Path) -> str:
+        for shard in ("1/2", "2/2", "1/2", "2/2"):
+            assert main([*args, "--shard", shard]) == 0
+            assert not (out / "results.csv").exists()
+        capsys.readouterr()
+        assert main(args) == 0
+        log = capsys.readouterr().err
+        assert ": training" not in log and ": evaluating" not in log
+        return log
+
+    return run
 
 
 @pytest.fixture

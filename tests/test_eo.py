@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -240,28 +241,17 @@ def _results_text(out: Path) -> str:
 
 
 def test_shards_then_assembling_run_equal_the_local_run(eo_run: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture) -> None:
+                                                       sharded_run: Callable) -> None:
     out = tmp_path / "out"
-    for shard in ("1/2", "2/2", "1/2", "2/2"):  # the second pass: units that waited
-        assert main(_args(out) + ["--shard", shard]) == 0
-        assert not (out / "results.csv").exists()
-    capsys.readouterr()
-    assert main(_args(out)) == 0
-    log = capsys.readouterr().err
-    assert log.count("finished, skipped") == 8
-    assert ": training" not in log and ": evaluating" not in log
+    assert sharded_run(_args(out), out).count("finished, skipped") == 8
     assert _results_text(out) == _results_text(eo_run)
 
 
 @pytest.mark.slow
-def test_ray_executor_gives_identical_results(eo_run: Path, tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        out = tmp_path / "out"
-        assert main(_args(out) + ["--executor", "ray"]) == 0
-    finally:
-        ray.shutdown()
+def test_ray_executor_gives_identical_results(eo_run: Path, tmp_path: Path,
+                                               local_ray: object) -> None:
+    out = tmp_path / "out"
+    assert main(_args(out) + ["--executor", "ray"]) == 0
     assert _results_text(out) == _results_text(eo_run)
 
 

@@ -108,31 +108,18 @@ def local_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_shards_then_assembling_run_equal_the_local_run(local_run, tmp_path, capsys):
+def test_shards_then_assembling_run_equal_the_local_run(local_run, tmp_path, sharded_run):
     out = tmp_path / "out"
-    # each shard twice (as a re-submitted array job would): the second pass runs the units
-    # that waited on the other shard's
-    for shard in ("1/2", "2/2", "1/2", "2/2"):
-        assert main(_args(out, "--shard", shard)) == 0
-        assert not (out / "results.csv").exists()
-    capsys.readouterr()
-    assert main(_args(out)) == 0
-    log = capsys.readouterr().err
+    log = sharded_run(_args(out), out)
     # DHD, base, 4 DF models, 2 codebook fits, their 6 evaluations: all done by the shards
     assert log.count("finished, skipped") == 14
-    assert ": training" not in log and ": evaluating" not in log
     _assert_same(_outputs(out), local_run)
 
 
 @pytest.mark.slow
-def test_ray_executor_gives_bit_identical_results(local_run, tmp_path):
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        out = tmp_path / "out"
-        assert main(_args(out, "--executor", "ray")) == 0
-    finally:
-        ray.shutdown()
+def test_ray_executor_gives_bit_identical_results(local_run, tmp_path, local_ray):
+    out = tmp_path / "out"
+    assert main(_args(out, "--executor", "ray")) == 0
     _assert_same(_outputs(out), local_run)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -351,17 +352,10 @@ def test_reproduce_skips_finished_work(tiny_run: Path) -> None:
 
 
 def test_shards_then_assembling_run_equal_the_local_run(tiny_run: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture) -> None:
+                                                       sharded_run: Callable) -> None:
     out = tmp_path / "out"
     sets = [a for o in MICRO for a in ("--set", o)]
-    args = ["reproduce", "--preset", "importance-tiny", "--out", str(out), *sets]
-    for shard in ("1/2", "2/2", "1/2", "2/2"):  # the second pass: units that waited
-        assert main(args + ["--shard", shard]) == 0
-        assert not (out / "results.csv").exists()
-    capsys.readouterr()
-    assert main(args) == 0
-    log = capsys.readouterr().err
-    assert ": training" not in log and ": evaluating" not in log
+    log = sharded_run(["reproduce", "--preset", "importance-tiny", "--out", str(out), *sets], out)
     units = [*out.glob("**/last.pt"), *(out / "eval").glob("**/*.csv")]  # trainings, evaluations
     assert log.count("finished, skipped") == len(units)
     text = {run: (run / "results.csv").read_text().replace(str(run), "OUT")
