@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import platform
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import yaml
 
 from .. import __version__
 from ..checkpoint import load_checkpoint
-from .results import read_results, write_results
 
 
 def method_slug(method: str) -> str:
@@ -56,16 +54,6 @@ EVAL_STATES = (("done", "finished, skipped"), ("new", "evaluating"))
 def fresh(cache: Path, sources: list[Path]) -> bool:
     """Whether ``cache`` exists and is newer than every file of ``sources``."""
     return cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources)
-
-
-def cached_rows(cache: Path, sources: list[Path], compute: Callable[[], list[dict[str, Any]]],
-                columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """Rows from ``cache`` when it is :func:`fresh`, else ``compute()`` and cache them
-    (``columns``: the results schema, see ``write_results``)."""
-    if fresh(cache, sources):
-        return read_results(cache)
-    write_results(compute(), cache, columns)
-    return read_results(cache)
 
 
 def time_and_device_lines(device: torch.device, seconds: float) -> list[str]:
