@@ -54,10 +54,10 @@ from ..semloss import FAMILIES, AllocationProblem
 from .eo_report import allocation_stage, fit_stage, write_report
 from .evaluate import Suite, df_system, evaluate_system, shared_lpips
 from .executor import Executor, Unit, run_units
-from .pipeline import EVAL_STATES, flow_yaml, fresh, run_state
+from .pipeline import flow_yaml, fresh, run_state
 from .results import read_results, write_results
 from .train_task import evaluate_task, train_task
-from .units import TrainingRun, classifier_unit, djscc_units
+from .units import PerProcess, TrainingRun, classifier_unit, djscc_units, evaluation_unit
 
 log = logging.getLogger("semjscc.eo")
 
@@ -481,18 +481,11 @@ def evaluation_units(plan: EOPlan, dev: torch.device) -> tuple[list[Unit], list[
     in OUT/eval/ (re-run when older than a model or classifier it reads); and the evaluation
     caches in results order. Each process renders the test split once."""
     cfg, eo = plan.cfg, plan.cfg.eo
-    loaders: list[Any] = []
-
-    def loader() -> Any:
-        if not loaders:
-            loaders.append(test_loader(cfg))
-        return loaders[0]
-
+    loader = PerProcess(lambda: test_loader(cfg))
     clean = plan.out / "eval" / "clean.json"
-    units = [Unit("eval/clean", "[3/6] clean classifier on the test split",
-                  lambda _: clean_result(plan, dev),
-                  lambda: "done" if fresh(clean, [plan.task_checkpoint]) else "new",
-                  needs=("task",), words=EVAL_STATES)]
+    units = [evaluation_unit("eval/clean", "[3/6] clean classifier on the test split", clean,
+                             lambda: [plan.task_checkpoint], lambda: clean_result(plan, dev),
+                             ("task",))]
     caches: list[Path] = []
 
     def add(key: str, label: str, cache: Path, sources: list[Path],
@@ -500,11 +493,10 @@ def evaluation_units(plan: EOPlan, dev: torch.device) -> tuple[list[Unit], list[
                                                             list[dict[str, Any]]]],
             needs: tuple[str, ...]) -> None:
         caches.append(cache)
-        units.append(Unit(
-            key, label, lambda _: write_evaluation(cache, evaluate(clean_result(plan, dev),
-                                                                   loader())),
-            lambda: "done" if fresh(cache, sources) else "new",
-            needs=("task", "eval/clean", *needs), words=EVAL_STATES))
+        units.append(evaluation_unit(
+            key, label, cache, lambda: sources,
+            lambda: write_evaluation(cache, evaluate(clean_result(plan, dev), loader())),
+            ("task", "eval/clean", *needs)))
 
     conditions = plan.conditions
     for i, cond in enumerate(conditions, start=1):

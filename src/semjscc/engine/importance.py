@@ -61,10 +61,10 @@ from .eo import (
 from .evaluate import Suite, df_system, evaluate_system
 from .executor import Executor, Unit, run_units
 from .importance_report import write_report
-from .pipeline import EVAL_STATES, flow_yaml, fresh, method_slug
+from .pipeline import flow_yaml, fresh, method_slug
 from .results import read_results, write_results
 from .train_task import evaluate_task
-from .units import TrainingRun, classifier_unit, djscc_units
+from .units import PerProcess, TrainingRun, classifier_unit, djscc_units, evaluation_unit
 
 log = logging.getLogger("semjscc.importance")
 
@@ -324,13 +324,7 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
     accuracies, classifiers, importance term, test split) once."""
     cfg = plan.cfg
     judges = list(plan.classifiers.values())
-    built: list[Scoring] = []
-
-    def scoring() -> Scoring:
-        if not built:
-            built.append(make_scoring(plan, dev))
-        return built[0]
-
+    scoring = PerProcess(lambda: make_scoring(plan, dev))
     units: list[Unit] = []
     caches: list[Path] = []
 
@@ -338,11 +332,10 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
             rows: Callable[[Scoring], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
         cache = plan.out / "eval" / f"{key}.csv"
         caches.append(cache)
-        units.append(Unit(
-            f"eval/{key}", label,
-            lambda _: write_results(rows(scoring()), cache, IMPORTANCE_COLUMNS),
-            lambda: "done" if fresh(cache, [*sources, *judges]) else "new",
-            needs=("task", "independent", *needs), words=EVAL_STATES))
+        units.append(evaluation_unit(
+            f"eval/{key}", label, cache, lambda: [*sources, *judges],
+            lambda: write_results(rows(scoring()), cache, IMPORTANCE_COLUMNS),
+            ("task", "independent", *needs)))
 
     for i, run in enumerate(plan.runs, start=1):
         name = str(run.dir.relative_to(plan.out / "djscc"))

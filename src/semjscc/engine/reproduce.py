@@ -50,10 +50,8 @@ from .evaluate import (
 )
 from .executor import Executor, LocalExecutor, Unit, run_units
 from .pipeline import (
-    EVAL_STATES,
     flow_yaml,
     fmt_duration,
-    fresh,
     method_slug,
     run_state,
 )
@@ -64,7 +62,7 @@ from .run import config_differences
 from .train_dhd import train_dhd
 from .train_jscc import train_jscc
 from .train_task import train_task
-from .units import TrainingRun
+from .units import PerProcess, TrainingRun, evaluation_unit
 
 log = logging.getLogger("semjscc.reproduce")
 
@@ -368,15 +366,9 @@ def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], devic
     judge_files = [plan.dhd_checkpoint, *(j.checkpoint for j in plan.judges)]
     judge_keys = ("dhd", *(f"judge/{j.name}" for j in plan.judges))
 
-    loaded: list[Judge] = []
-
-    def judges() -> list[Judge]:
-        if not loaded:
-            loaded.extend([hash_judge(plan.dhd_checkpoint, cfg, device)] + [
-                hash_judge(j.checkpoint, cfg, device, j.suffix) if j.is_dhd
-                else classifier_judge(j.checkpoint, device, j.suffix) for j in plan.judges])
-        return loaded
-
+    judges = PerProcess(lambda: [hash_judge(plan.dhd_checkpoint, cfg, device)] + [
+        hash_judge(j.checkpoint, cfg, device, j.suffix) if j.is_dhd
+        else classifier_judge(j.checkpoint, device, j.suffix) for j in plan.judges])
     units: list[Unit] = []
     caches: list[Path] = []
 
@@ -384,11 +376,10 @@ def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], devic
             compute: Callable[[list[Judge]], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
         cache = plan.out / "eval" / f"{name}.csv"
         caches.append(cache)
-        units.append(Unit(
-            f"eval/{name}", f"[4/5] evaluation of {label}",
-            lambda _: write_results(compute(judges()), cache),
-            lambda: "done" if fresh(cache, [*sources(), *judge_files]) else "new",
-            needs=(*judge_keys, *needs), words=EVAL_STATES))
+        units.append(evaluation_unit(
+            f"eval/{name}", f"[4/5] evaluation of {label}", cache,
+            lambda: [*sources(), *judge_files], lambda: write_results(compute(judges()), cache),
+            (*judge_keys, *needs)))
 
     for run in plan.df_runs:
         slug = method_slug(run.method)

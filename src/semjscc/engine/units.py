@@ -1,17 +1,39 @@
 """Executor units shared by the experiments: a classifier trained on clean images and the
-DJSCC trainings of a sweep, each resumable from its run directory."""
+DJSCC trainings of a sweep, each resumable from its run directory, and evaluations, each
+cached in one file."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from ..config import Config
 from .executor import Unit
-from .pipeline import run_state
+from .pipeline import EVAL_STATES, fresh, run_state
 from .train_jscc import train_jscc
 from .train_task import train_task
+
+T = TypeVar("T")
+
+
+class PerProcess(Generic[T]):
+    """``build()``, run on the first call in each process and kept there (the judges, a
+    rendered test split): units sent to other processes (Ray) carry the recipe, not the
+    value."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: list[T] = []
+
+    def __call__(self) -> T:
+        if not self._value:
+            self._value.append(self._build())
+        return self._value[0]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_build": self._build, "_value": []}
 
 
 class TrainingRun(ABC):
@@ -48,3 +70,12 @@ def djscc_units(runs: Sequence[TrainingRun], root: Path, stage: str,
                  lambda state, run=run: train_jscc(run.cfg, run.dir, resume=state == "partial"),
                  lambda run=run: run_state(run.dir, run.cfg.train.epochs), needs=needs)
             for i, run in enumerate(runs, start=1)]
+
+
+def evaluation_unit(key: str, label: str, cache: Path, sources: Callable[[], list[Path]],
+                    write: Callable[[], Any], needs: tuple[str, ...]) -> Unit:
+    """The unit ``key`` that runs ``write()`` (which writes ``cache``), done while ``cache``
+    is newer than every file of ``sources()``."""
+    return Unit(key, label, lambda _: write(),
+                lambda: "done" if fresh(cache, sources()) else "new", needs=needs,
+                words=EVAL_STATES)
