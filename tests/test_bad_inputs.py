@@ -459,3 +459,21 @@ def test_bad_input_is_one_clean_line(index: int, world: dict[str, Path], tmp_pat
     assert expect in errors[0], (expect, errors[0])
     assert snapshot(world["root"]) == before  # nothing written or overwritten
     assert not new.exists() or not any(new.rglob("*.pt"))
+
+
+def test_foreign_pickle_checkpoint_is_one_clean_line(tmp_path: Path, capsys) -> None:
+    """A plain Python pickle (not a torch file): safe loading refuses it, and the error names
+    why in one line without torch's advice to turn safe loading off, and without warnings."""
+    import pickle
+    import warnings
+
+    path = tmp_path / "foreign.pt"
+    path.write_bytes(pickle.dumps({"weights": [1.0, 2.0]}, protocol=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["eval", "--checkpoint", str(path), "--out", str(tmp_path / "r.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert f"checkpoint {path} cannot be read (safe loading (weights_only=True) refuses it: " \
+           "Unsupported operand" in err
+    assert "weights_only` set to `False`" not in err and not (tmp_path / "r.csv").exists()

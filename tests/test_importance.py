@@ -297,6 +297,36 @@ def test_cifar10_missing_files_name_the_url(tmp_path: Path) -> None:
                       "train")
 
 
+
+class _RunsCode:
+    """Pickles into a call of ``pathlib.Path.touch``: what a tampered batch file could do."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.touch, (self.target,))
+
+
+def test_cifar10_batch_files_cannot_run_code(tmp_path: Path) -> None:
+    """The batches are read by an unpickler that builds only data: a batch asking for any
+    other global is a one-line DataError naming the file, and nothing it asked for runs."""
+    write_cifar(tmp_path)
+    touched = tmp_path / "ran"
+    batch = tmp_path / "cifar-10-batches-py" / "test_batch"
+    with batch.open("wb") as fh:
+        pickle.dump({"data": np.zeros((1, 3072), np.uint8), "labels": [0],
+                     "x": _RunsCode(touched)}, fh)
+    cfg = load_config(None, ["data.kind=cifar10", f"data.root={tmp_path}"])
+    with pytest.raises(DataError) as info:
+        build_dataset(cfg.data, "test")
+    msg = str(info.value)
+    assert f"cannot read {batch} (UnpicklingError: it asks for pathlib" in msg
+    assert "\n" not in msg and not touched.exists()
+    batch.write_bytes(b"not a pickle")
+    with pytest.raises(DataError, match="corrupted or not the python version"):
+        build_dataset(cfg.data, "test")
+
 # ------------------------------------------------------------------------------ pipeline
 
 MICRO = [

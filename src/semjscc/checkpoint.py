@@ -24,7 +24,7 @@ from torch import Tensor
 
 from . import __version__
 from .errors import CheckpointError
-from .files import atomic_write
+from .files import UnreadableFile, atomic_write, load_tensors
 
 # 2: CompressAI layer names and channel/loss sections in the config.
 FORMAT_VERSION = 2
@@ -76,13 +76,12 @@ def load_checkpoint(path: str | Path, kind: str | None = None,
         raise CheckpointError(f"checkpoint {path} does not exist; pass the best.pt/last.pt "
                               "of a run")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, wrong file type, unpickling refused ...
-        first = (str(exc).strip().splitlines() or ["no message"])[0][:120]
+        ckpt = load_tensors(path, map_location)
+    except UnreadableFile as exc:
         raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {first}); it is "
-            "truncated, corrupt or not a semjscc checkpoint: use the run's other checkpoint "
-            "(best.pt/last.pt) or retrain") from None
+            f"checkpoint {path} cannot be read ({exc}); it is truncated, corrupt or not a "
+            "semjscc checkpoint: use the run's other checkpoint (best.pt/last.pt) or "
+            "retrain") from None
     problem = _problem(ckpt)
     if problem:
         raise CheckpointError(f"checkpoint {path} cannot be used: {problem}")

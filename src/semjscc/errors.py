@@ -12,3 +12,9 @@ class ConfigError(SemjsccError, ValueError):
 
 class CheckpointError(SemjsccError, RuntimeError):
     """A checkpoint that cannot be used."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of ``exc``'s message, or its type name when it has none."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

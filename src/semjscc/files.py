@@ -1,13 +1,20 @@
-"""Writing files so that they appear complete or not at all."""
+"""Writing files so that they appear complete or not at all, and reading tensor files
+without ever unpickling code."""
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import torch
+
+from .errors import first_line
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -42,3 +49,31 @@ def _umask() -> int:
 def write_text(path: str | Path, text: str) -> Path:
     """Atomically write ``text`` (UTF-8) to ``path``."""
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+class UnreadableFile(Exception):
+    """A file that :func:`load_tensors` cannot read. ``str()`` is one short line of why;
+    ``refused`` is true when safe loading refused pickled objects (the file is readable but
+    holds more than tensors), false when the file is truncated, corrupt or of another kind."""
+
+    def __init__(self, reason: str, refused: bool) -> None:
+        super().__init__(reason)
+        self.refused = refused
+
+
+def load_tensors(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain containers only, never
+    arbitrary pickled objects. Raises :class:`UnreadableFile` instead of torch's
+    multi-line messages."""
+    try:
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated zip, a text file, pickled code, ...
+        refusal = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|Check the doc|$)",
+                            str(exc), re.S)
+        if refusal:
+            why = " ".join(refusal.group(1).split()).split(". ")[0].rstrip(".")
+            raise UnreadableFile(f"safe loading (weights_only=True) refuses it: {why}",
+                                 refused=True) from exc
+        raise UnreadableFile(f"{type(exc).__name__}: {first_line(exc)}", refused=False) from exc

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import SemjsccError
+from ..errors import SemjsccError, first_line
 from . import (
     authenticate,
     bench,
@@ -66,11 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; user errors are one line on stderr with exit code 2, an interrupt
     exits 130, anything unexpected is one line (exit 1) unless ``--verbose`` shows it."""
@@ -85,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except SemjsccError as exc:
-        print(f"{name}: error: {_first_line(exc)}", file=sys.stderr)
+        print(f"{name}: error: {first_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{name}: interrupted; finished work is kept on disk", file=sys.stderr)
@@ -94,13 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.errno not in USER_OS_ERRORS or args.verbose:
             raise
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"{name}: error: cannot access{where}: {exc.strerror or _first_line(exc)}; free "
+        print(f"{name}: error: cannot access{where}: {exc.strerror or first_line(exc)}; free "
               "disk space, fix the permissions or choose another path (finished work is kept)",
               file=sys.stderr)
         return 2
     except Exception as exc:  # the net under every specific check: never a bare traceback
         if args.verbose:
             raise
-        print(f"{name}: unexpected error ({type(exc).__name__}: {_first_line(exc)}); rerun "
+        print(f"{name}: unexpected error ({type(exc).__name__}: {first_line(exc)}); rerun "
               "with --verbose for the traceback", file=sys.stderr)
         return 1

@@ -6,7 +6,9 @@
 is downloaded. ``test`` is the test batch; ``train`` and ``val`` split the five training
 batches per class (``data.val_fraction``, seeded by ``data.seed``); ``db`` is ``train``.
 The files are checked for presence, not hashed (torchvision hashes them when it downloads
-them); an unreadable file is a one-line error.
+them); an unreadable file is a one-line error. The batches are pickles: they are read with
+an unpickler that builds only plain containers and numpy arrays and refuses every other
+global, so a tampered file cannot run code (torchvision's own reader uses ``pickle.load``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import functools
 import pickle
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +25,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
 
 from ..config import DataConfig
+from ..errors import first_line
 from ..registry import DATASETS
 from .errors import DataError, check_num_classes
 from .splits import canonical_split, stratified_split
@@ -36,14 +39,32 @@ FILES = (*[name for name, _ in TorchvisionCIFAR10.train_list],
          TorchvisionCIFAR10.meta["filename"])
 
 
-class _PresentFiles(TorchvisionCIFAR10):
-    """torchvision's reader with presence checks instead of MD5 sums."""
+# what a pickled numpy array needs (numpy 1 and 2 spellings); nothing else is built
+ARRAY_GLOBALS = frozenset({
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+})
 
-    train_list: ClassVar[list[list[str | None]]] = [
-        [name, None] for name, _ in TorchvisionCIFAR10.train_list]
-    test_list: ClassVar[list[list[str | None]]] = [
-        [name, None] for name, _ in TorchvisionCIFAR10.test_list]
-    meta: ClassVar[dict[str, str | None]] = {**TorchvisionCIFAR10.meta, "md5": None}
+
+class ArrayUnpickler(pickle.Unpickler):
+    """Unpickles dicts, lists, strings, numbers and numpy arrays; any other global (a class
+    or function a pickle could call) raises ``pickle.UnpicklingError``."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}, which is not data")
+        return super().find_class(module, name)
+
+
+def read_batch(path: Path) -> tuple[np.ndarray, list[int]]:
+    """One python-version batch file -> ((n, 32, 32, 3) uint8 images, n labels)."""
+    with path.open("rb") as fh:
+        batch = ArrayUnpickler(fh, encoding="latin1").load()
+    images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    labels = [int(label) for label in batch["labels"]]
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    return images.transpose(0, 2, 3, 1), labels
 
 
 def _fix(problem: str) -> DataError:
@@ -67,12 +88,18 @@ def parent_root(cfg: DataConfig) -> Path:
 @functools.lru_cache(maxsize=2)
 def read_batches(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
     """(N, 32, 32, 3) uint8 images and (N,) int64 labels of the training or test batches."""
-    try:
-        data = _PresentFiles(str(root), train=train, download=False)
-    except (pickle.UnpicklingError, EOFError, KeyError, ValueError, OSError) as exc:
-        raise _fix(f"cannot read the batch files in {root / FOLDER} ({type(exc).__name__}); "
-                   "they are corrupted or not the python version") from None
-    return np.asarray(data.data, dtype=np.uint8), np.asarray(data.targets, dtype=np.int64)
+    names = TorchvisionCIFAR10.train_list if train else TorchvisionCIFAR10.test_list
+    images, labels = [], []
+    for name, _ in names:
+        try:
+            batch_images, batch_labels = read_batch(root / FOLDER / name)
+        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
+                OSError) as exc:
+            raise _fix(f"cannot read {root / FOLDER / name} ({type(exc).__name__}: "
+                       f"{first_line(exc)}); it is corrupted or not the python version") from None
+        images.append(batch_images)
+        labels += batch_labels
+    return np.concatenate(images), np.asarray(labels, dtype=np.int64)
 
 
 @DATASETS.register("cifar10")

@@ -3,8 +3,8 @@
 A weights spec is ``None``/"none" (random init), "imagenet" (torchvision's ImageNet file for
 the architecture, e.g. ``resnet50-0676ba61.pth``, looked up in ``$TORCH_HOME/hub/checkpoints``
 and downloaded there from torchvision's URL when online) or a path to a state_dict file.
-Files are always read with ``torch.load(..., weights_only=True)``. Every failure is one
-``WeightsError`` line saying which file, what is wrong, and how to fix it.
+Files are always read with ``torch.load(..., weights_only=True)`` (``files.load_tensors``).
+Every failure is one ``WeightsError`` line saying which file, what is wrong, and how to fix it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import torch
 import torchvision.models as tvm
 from torch import Tensor, nn
 
-from ..errors import SemjsccError
+from ..errors import SemjsccError, first_line
+from ..files import UnreadableFile, load_tensors
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -49,11 +50,6 @@ def imagenet_weights(arch: str) -> tvm.WeightsEnum:
     return IMAGENET_WEIGHTS[arch]
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else 'no message'}"
-
-
 def _first(keys: list[str], n: int = 3) -> str:
     return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
 
@@ -79,7 +75,7 @@ def _imagenet_file(arch: str) -> Path:
     except Exception as exc:  # no network, proxy, disk, hash mismatch: all the same fix
         raise WeightsError(
             f"ImageNet weights for {arch!r} not found: expected {filename} in {cache} and "
-            f"downloading {url} failed ({_first_line(exc)}); fix: download that file into "
+            f"downloading {url} failed ({type(exc).__name__}: {first_line(exc)}); fix: download that file into "
             f"{cache} (or set TORCH_HOME), pass its path as the weights, or use "
             "pretrained: none") from exc
     return target
@@ -102,17 +98,14 @@ def resolve_weights(arch: str, spec: str | os.PathLike[str] | None) -> Path | No
 def read_state_dict(path: Path) -> Mapping[str, Tensor]:
     """Tensors of a raw state_dict file, or of one wrapped under "state_dict" / "model"."""
     try:
-        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        refused = [line.split("error:", 1)[1].strip() for line in str(exc).splitlines()
-                   if "WeightsUnpickler error:" in line]
-        if refused:
+        obj: Any = load_tensors(path)
+    except UnreadableFile as exc:
+        if exc.refused:
             raise WeightsError(
-                f"weights file {path} holds pickled Python objects that safe loading "
-                f"(weights_only=True) refuses ({refused[0].split('. ')[0]}); fix: re-save only "
+                f"weights file {path} holds pickled Python objects ({exc}); fix: re-save only "
                 "the tensors with torch.save(model.state_dict(), path)") from exc
         raise WeightsError(
-            f"cannot read weights file {path} ({_first_line(exc)}): it is truncated, corrupt, "
+            f"cannot read weights file {path} ({exc}): it is truncated, corrupt, "
             "or not a PyTorch file; fix: download it again, or re-save it with "
             "torch.save(model.state_dict(), path)") from exc
     for wrapper in ("state_dict", "model"):
