@@ -163,6 +163,17 @@ def test_wrong_file_is_one_clear_line(torch_home: Path) -> None:
     assert "\n" not in msg and "bad.pth" in msg and FILE in msg
 
 
+
+def test_truncated_file_names_the_file_and_reason(torch_home: Path) -> None:
+    bad = torch_home / "cut.pth"
+    torch.save({"features.0.weight": torch.zeros(64, 3, 11, 11)}, bad)
+    bad.write_bytes(bad.read_bytes()[:200])
+    with pytest.raises(WeightsError) as err:
+        load_lpips(bad)
+    msg = str(err.value)
+    assert msg.startswith(f"LPIPS unavailable: cannot read weights file {bad} (RuntimeError: ")
+    assert "\n" not in msg and FILE in msg and "UnreadableFile" not in msg
+
 def test_metric_mean_over_updates(lpips: LPIPS) -> None:
     metric = LPIPSMetric(lpips)
     assert metric.higher_is_better is False and metric.is_differentiable is True

@@ -60,6 +60,18 @@ class UnreadableFile(Exception):
         super().__init__(reason)
         self.refused = refused
 
+    @classmethod
+    def of(cls, exc: BaseException) -> UnreadableFile:
+        """Why a ``torch.load(..., weights_only=True)`` (or another reader) failed: the
+        refused global or opcode of a safe-loading refusal, else the first sentence of the
+        error's message."""
+        refusal = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|Check the doc|$)",
+                            str(exc), re.S)
+        if refusal:
+            why = " ".join(refusal.group(1).split()).split(". ")[0].rstrip(".")
+            return cls(f"safe loading (weights_only=True) refuses it: {why}", refused=True)
+        return cls(f"{type(exc).__name__}: {first_line(exc).split('. ')[0]}", refused=False)
+
 
 def load_tensors(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     """``torch.load(path, weights_only=True)``: tensors and plain containers only, never
@@ -70,10 +82,4 @@ def load_tensors(path: str | Path, map_location: str | torch.device = "cpu") -> 
             warnings.simplefilter("ignore", UserWarning)
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, a text file, pickled code, ...
-        refusal = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\n\s*\n|Check the doc|$)",
-                            str(exc), re.S)
-        if refusal:
-            why = " ".join(refusal.group(1).split()).split(". ")[0].rstrip(".")
-            raise UnreadableFile(f"safe loading (weights_only=True) refuses it: {why}",
-                                 refused=True) from exc
-        raise UnreadableFile(f"{type(exc).__name__}: {first_line(exc)}", refused=False) from exc
+        raise UnreadableFile.of(exc) from exc

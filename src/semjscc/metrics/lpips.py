@@ -29,6 +29,7 @@ import torchvision.models as tvm
 from torch import Tensor, nn
 from torchmetrics import Metric
 
+from ..errors import first_line
 from ..models.pretrained import (
     WeightsError,
     hub_checkpoint_dir,
@@ -99,13 +100,15 @@ class LPIPS(nn.Module):
         return self.net(x.to(dtype), y.to(dtype), normalize=True).flatten()
 
 
-def _reason(exc: BaseException) -> str:
-    """The cause of a WeightsError without its project-generic '; fix: ...' advice."""
-    cause = exc.__cause__
-    if cause is not None:
-        lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
-        return f"{type(cause).__name__}: {lines[0] if lines else 'no message'}"
+def _without_fix(exc: BaseException) -> str:
+    """A WeightsError's message without its project-generic '; fix: ...' advice."""
     return str(exc).split("; fix:", 1)[0]
+
+
+def _cause(exc: BaseException) -> str:
+    """What made a WeightsError (e.g. the failed download), else its own message."""
+    cause = exc.__cause__
+    return f"{type(cause).__name__}: {first_line(cause)}" if cause else _without_fix(exc)
 
 
 def load_lpips(weights: str | os.PathLike[str] | None = "imagenet",
@@ -129,12 +132,12 @@ def load_lpips(weights: str | os.PathLike[str] | None = "imagenet",
         where = (f"not in {cache}" if str(weights).lower() == "imagenet"
                  else f"not found at {Path(weights).expanduser()}")
         raise WeightsError(f"LPIPS unavailable: AlexNet weights {ALEXNET_FILE} {where} "
-                           f"({_reason(exc)}); {fix}") from exc
+                           f"({_cause(exc)}); {fix}") from exc
     assert path is not None  # only None/"none" resolve to None, refused above
     try:
         alexnet = load_pretrained(tvm.alexnet(weights=None), path)
     except WeightsError as exc:
-        raise WeightsError(f"LPIPS unavailable: {_reason(exc)}; {fix}") from exc
+        raise WeightsError(f"LPIPS unavailable: {_without_fix(exc)}; {fix}") from exc
     return LPIPS(alexnet.features.state_dict()).to(device or "cpu")
 
 

@@ -43,7 +43,8 @@ from timm.models.efficientvit_msra import checkpoint_filter_fn
 from torch import Tensor, nn
 
 from ..config import TaskConfig
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, first_line
+from ..files import UnreadableFile
 from ..registry import CLASSIFIERS
 from .backbones import narrow_resnet, plain_convnet
 from .dhd import IMAGENET_MEAN, IMAGENET_STD
@@ -207,8 +208,7 @@ def _load_timm_weights(net: nn.Module, path: Path, head: str) -> None:
     try:
         state = checkpoint_filter_fn(timm_load_state_dict(str(path)), net)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or ["no message"])[0][:120]
-        raise WeightsError(f"cannot read weights file {path} ({type(exc).__name__}: {first}); "
+        raise WeightsError(f"cannot read weights file {path} ({UnreadableFile.of(exc)}); "
                            "fix: pass a timm state_dict file (.safetensors or torch.save of "
                            "a state_dict), or use task.pretrained=none") from exc
     state = {k: v for k, v in state.items() if not k.startswith(f"{head}.")}
@@ -327,7 +327,7 @@ def classifier_from_state_dict(state: Mapping[str, Tensor], cfg: TaskConfig) -> 
     try:
         model.load_state_dict(dict(state))
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0][:160]
-        raise CheckpointError(f"these weights do not fit a {cfg.model} classifier ({first}); "
+        raise CheckpointError(f"these weights do not fit a {cfg.model} classifier "
+                              f"({first_line(exc)}); "
                               "set task.model to the model they were trained as") from None
     return model

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint
 from ..config import Config, ModelConfig, load_config
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from ..registry import MODELS
 from .base import HopCodecs, JSCCModel
 from .classifiers import classifier_from_state_dict
@@ -43,8 +43,8 @@ def load(path: str | Path, overrides: list[str] | None = None,
         else:
             model = HopCodecs.from_state_dict(state, MODELS.get(cfg.model.name))
     except (KeyError, RuntimeError, ValueError, IndexError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise CheckpointError(f"checkpoint {path}: its weights do not fit the {ckpt['kind']} "
-                              f"model its config describes ({type(exc).__name__}: {first}); "
+                              f"model its config describes ({type(exc).__name__}: "
+                              f"{first_line(exc)}); "
                               "it was edited or written by another version: retrain") from None
     return model.to(device).eval(), cfg
