@@ -18,3 +18,8 @@ def first_line(exc: BaseException) -> str:
     """The first non-blank line of ``exc``'s message, or its type name when it has none."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def describe(exc: BaseException) -> str:
+    """``"TypeName: first line"`` of ``exc``, for the parenthesis of a one-line error."""
+    return f"{type(exc).__name__}: {first_line(exc)}"

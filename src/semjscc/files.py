@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import torch
 
-from .errors import first_line
+from .errors import describe
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -70,7 +70,7 @@ class UnreadableFile(Exception):
         if refusal:
             why = " ".join(refusal.group(1).split()).split(". ")[0].rstrip(".")
             return cls(f"safe loading (weights_only=True) refuses it: {why}", refused=True)
-        return cls(f"{type(exc).__name__}: {first_line(exc).split('. ')[0]}", refused=False)
+        return cls(describe(exc).split(". ")[0], refused=False)
 
 
 def load_tensors(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

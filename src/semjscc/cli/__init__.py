@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import SemjsccError, first_line
+from ..errors import SemjsccError, describe, first_line
 from . import (
     authenticate,
     bench,
@@ -96,6 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the net under every specific check: never a bare traceback
         if args.verbose:
             raise
-        print(f"{name}: unexpected error ({type(exc).__name__}: {first_line(exc)}); rerun "
+        print(f"{name}: unexpected error ({describe(exc)}); rerun "
               "with --verbose for the traceback", file=sys.stderr)
         return 1

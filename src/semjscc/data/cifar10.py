@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets import CIFAR10 as TorchvisionCIFAR10
 
 from ..config import DataConfig
-from ..errors import first_line
+from ..errors import describe
 from ..registry import DATASETS
 from .errors import DataError, check_num_classes
 from .splits import canonical_split, stratified_split
@@ -95,8 +95,8 @@ def read_batches(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
             batch_images, batch_labels = read_batch(root / FOLDER / name)
         except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
                 OSError) as exc:
-            raise _fix(f"cannot read {root / FOLDER / name} ({type(exc).__name__}: "
-                       f"{first_line(exc)}); it is corrupted or not the python version") from None
+            raise _fix(f"cannot read {root / FOLDER / name} ({describe(exc)}); it is "
+                       "corrupted or not the python version") from None
         images.append(batch_images)
         labels += batch_labels
     return np.concatenate(images), np.asarray(labels, dtype=np.int64)

@@ -29,7 +29,7 @@ import torchvision.models as tvm
 from torch import Tensor, nn
 from torchmetrics import Metric
 
-from ..errors import first_line
+from ..errors import describe
 from ..models.pretrained import (
     WeightsError,
     hub_checkpoint_dir,
@@ -108,7 +108,7 @@ def _without_fix(exc: BaseException) -> str:
 def _cause(exc: BaseException) -> str:
     """What made a WeightsError (e.g. the failed download), else its own message."""
     cause = exc.__cause__
-    return f"{type(cause).__name__}: {first_line(cause)}" if cause else _without_fix(exc)
+    return describe(cause) if cause is not None else _without_fix(exc)
 
 
 def load_lpips(weights: str | os.PathLike[str] | None = "imagenet",

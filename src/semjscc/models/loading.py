@@ -9,7 +9,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint
 from ..config import Config, ModelConfig, load_config
-from ..errors import CheckpointError, first_line
+from ..errors import CheckpointError, describe
 from ..registry import MODELS
 from .base import HopCodecs, JSCCModel
 from .classifiers import classifier_from_state_dict
@@ -44,7 +44,6 @@ def load(path: str | Path, overrides: list[str] | None = None,
             model = HopCodecs.from_state_dict(state, MODELS.get(cfg.model.name))
     except (KeyError, RuntimeError, ValueError, IndexError) as exc:
         raise CheckpointError(f"checkpoint {path}: its weights do not fit the {ckpt['kind']} "
-                              f"model its config describes ({type(exc).__name__}: "
-                              f"{first_line(exc)}); "
+                              f"model its config describes ({describe(exc)}); "
                               "it was edited or written by another version: retrain") from None
     return model.to(device).eval(), cfg

@@ -19,7 +19,7 @@ import torch
 import torchvision.models as tvm
 from torch import Tensor, nn
 
-from ..errors import SemjsccError, first_line
+from ..errors import SemjsccError, describe
 from ..files import UnreadableFile, load_tensors
 
 M = TypeVar("M", bound=nn.Module)
@@ -75,7 +75,7 @@ def _imagenet_file(arch: str) -> Path:
     except Exception as exc:  # no network, proxy, disk, hash mismatch: all the same fix
         raise WeightsError(
             f"ImageNet weights for {arch!r} not found: expected {filename} in {cache} and "
-            f"downloading {url} failed ({type(exc).__name__}: {first_line(exc)}); fix: download that file into "
+            f"downloading {url} failed ({describe(exc)}); fix: download that file into "
             f"{cache} (or set TORCH_HOME), pass its path as the weights, or use "
             "pretrained: none") from exc
     return target
