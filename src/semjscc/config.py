@@ -20,7 +20,7 @@ from typing import Any, TypeVar, Union
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, describe
 from .files import write_text
 
 C = TypeVar("C")
@@ -477,7 +477,7 @@ def read_config_tree(spec: str | Path, _seen: tuple[str, ...] = ()) -> dict[str,
     try:
         tree = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        raise ConfigError(f"{path}: not valid YAML ({describe(exc)})") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of sections")
     parents = tree.pop("extends", None) or []

@@ -23,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import Tensor
 
-from ..errors import ConfigError, SemjsccError
+from ..errors import ConfigError, SemjsccError, describe
 from ..files import atomic_write
 
 
@@ -114,7 +114,7 @@ class Codebook:
         except CodebookError:
             raise
         except Exception as exc:
-            raise CodebookError(f"codebook {path} cannot be read ({type(exc).__name__}); "
+            raise CodebookError(f"codebook {path} cannot be read ({describe(exc)}); "
                                 "refit it with `semjscc fit-codebook`") from None
 
 

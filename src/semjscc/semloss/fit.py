@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import least_squares
 
-from ..errors import ConfigError
+from ..errors import ConfigError, describe
 from .families import FAMILIES, Family, LinearFamily, Scope
 
 SCHEMES = {"leave_one_snr_out": "SNR", "leave_one_cr_out": "R"}
@@ -149,7 +149,7 @@ class FittedFamily:
                        snr_range=data.get("snr_range") and tuple(data["snr_range"]),
                        n_points=int(data.get("n_points") or 0))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise FitError(f"not a fitted model entry ({exc.__class__.__name__}: {exc}); "
+            raise FitError(f"not a fitted model entry ({describe(exc)}); "
                            "expected family, n_terms and params") from None
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import describe
 from ..files import write_text
 from .families import FAMILIES, NOTE
 from .fit import FitError, FittedFamily, MetricFit
@@ -154,7 +155,7 @@ class SemanticLossModel:
         try:
             return cls.from_dict(_select(doc, path, group, metric, family))
         except (KeyError, TypeError, AttributeError) as exc:
-            raise FitError(f"{path} is a malformed fit.json ({exc.__class__.__name__}: {exc}); "
+            raise FitError(f"{path} is a malformed fit.json ({describe(exc)}); "
                            "write it again with `semjscc fit-semloss`") from None
 
 
