@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import first_line
+from ..errors import describe
 from .fit import FitError
 from .model import SNR_SEARCH_DB, SNR_STEP_DB, SemanticLossModel
 
@@ -132,7 +132,7 @@ class AllocationProblem:
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
-            raise FitError(f"{path}: not valid YAML ({first_line(exc)})") from None
+            raise FitError(f"{path}: not valid YAML ({describe(exc)})") from None
         return cls.from_dict(data, str(path))
 
 
