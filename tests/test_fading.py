@@ -9,6 +9,7 @@ import torch
 
 from semjscc.channels import (
     AWGN,
+    FadingChannel,
     Rayleigh,
     Rician,
     build_channel,
@@ -18,6 +19,7 @@ from semjscc.channels import (
     rician,
     sample_gains,
 )
+from semjscc.channels.functional import as_shape
 from semjscc.config import ConfigError
 from semjscc.registry import CHANNELS
 
@@ -134,3 +136,93 @@ def test_registry_config_and_labels() -> None:
         build_channel({"name": "rician", "equalization": "perfect"})
     with pytest.raises(ConfigError, match="k_factor=-1"):
         build_channel({"name": "rician", "k_factor": -1})
+
+
+def reference_fading(z: torch.Tensor, snr_db: float, k_factor: float, equalization: str,
+                     block: bool, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Rayleigh/Rician channel by hand, in the draw order of finished runs: the scatter
+    randn (2, *shape), the LOS phase rand (K > 0 only), then the real-packed noise randn."""
+    g = torch.Generator().manual_seed(seed)
+    b, m = z.shape[:2]
+    shape = (b,) if block else (b, m // 2, *z.shape[2:])
+    scatter = torch.randn((2, *shape), generator=g)
+    h = torch.complex(scatter[0], scatter[1]) * math.sqrt(0.5 / (k_factor + 1.0))
+    if k_factor > 0:
+        phase = torch.rand(shape, generator=g) * (2 * math.pi)
+        h = h + math.sqrt(k_factor / (k_factor + 1.0)) * torch.polar(torch.ones_like(phase), phase)
+    noise_var = torch.pow(10.0, -torch.tensor(snr_db) / 10.0).expand(b)
+    noise = torch.randn(z.shape, generator=g) * torch.sqrt(noise_var / 2.0).view(-1, 1, 1, 1)
+    gain = h.view(-1, 1, 1, 1) if block else h
+    r = (gain * torch.complex(z[:, : m // 2], z[:, m // 2:])
+         + torch.complex(noise[:, : m // 2], noise[:, m // 2:]))
+    if equalization == "zf":
+        r = r / gain
+    elif equalization == "mmse":
+        r = gain.conj() * r / (gain.abs() ** 2 + noise_var.view(-1, 1, 1, 1))
+    return torch.cat([r.real, r.imag], dim=1), h
+
+
+@pytest.mark.parametrize("k_factor", [0.0, 3.0, 100.0])
+@pytest.mark.parametrize("block", [True, False])
+@pytest.mark.parametrize("equalization", ["none", "zf", "mmse"])
+def test_rayleigh_and_rician_draws_are_bit_identical_to_the_reference(
+        k_factor: float, block: bool, equalization: str) -> None:
+    """Finished experiments must not change by one bit: same generator, same y and h."""
+    z = power_normalize(torch.randn(5, 8, 3, 4, generator=torch.Generator().manual_seed(9)))
+    y_ref, h_ref = reference_fading(z, 7.0, k_factor, equalization, block, seed=4)
+    channel = (Rician(k_factor, equalization, block) if k_factor
+               else Rayleigh(equalization, block))
+    out = channel(z, 7.0, generator=torch.Generator().manual_seed(4), return_state=True)
+    assert torch.equal(out.y, y_ref) and torch.equal(out.h, h_ref)
+    fn = (rician(z, 7.0, k_factor, equalization, block, torch.Generator().manual_seed(4))
+          if k_factor else rayleigh(z, 7.0, equalization, block, torch.Generator().manual_seed(4)))
+    assert torch.equal(fn.y, y_ref) and torch.equal(fn.h, h_ref)
+
+
+@pytest.mark.parametrize("channel", [Rayleigh(), Rician(k_factor=3.0)])
+def test_gain_hook_takes_an_int_or_a_shape_and_matches_the_module_function(channel) -> None:
+    k_factor = getattr(channel, "k_factor", 0.0)
+    ref = sample_gains((7,), k_factor, torch.Generator().manual_seed(3))
+    assert torch.equal(channel.sample_gains(7, torch.Generator().manual_seed(3)), ref)
+    assert torch.equal(channel.sample_gains((7,), torch.Generator().manual_seed(3)), ref)
+    assert channel.sample_gains((2, 3, 4)).shape == (2, 3, 4)
+
+
+def test_awgn_gains_are_ones_and_draw_nothing() -> None:
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    assert torch.equal(AWGN().sample_gains(3, g), torch.ones(3, dtype=torch.complex64))
+    assert AWGN().sample_gains((2, 5), g).shape == (2, 5)
+    assert torch.equal(g.get_state(), state)
+
+
+@pytest.mark.parametrize("name", CHANNELS.names())
+def test_every_registered_channel_draws_unit_power_complex64_gains(name: str) -> None:
+    h = build_channel({"name": name}).sample_gains(200_000, torch.Generator().manual_seed(1))
+    assert h.shape == (200_000,) and h.dtype == torch.complex64
+    assert (h.abs() ** 2).mean().item() == pytest.approx(1.0, abs=0.015)
+
+
+class _Fixed(FadingChannel):
+    """A fading law of constant gain 2j, recording the shapes it was asked for."""
+
+    name = "fixed"
+
+    def __init__(self, block: bool) -> None:
+        super().__init__("none", block)
+        self.shapes: list[tuple[int, ...]] = []
+
+    def sample_gains(self, shape, generator=None, device="cpu") -> torch.Tensor:
+        self.shapes.append(as_shape(shape))
+        return torch.full(as_shape(shape), 2j, dtype=torch.complex64, device=device)
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_transmit_draws_its_gains_through_the_sample_gains_hook(block: bool) -> None:
+    z = power_normalize(torch.randn(3, 8, 2, 5))
+    channel = _Fixed(block)
+    out = channel(z, math.inf, return_state=True)
+    assert channel.shapes == [(3,) if block else (3, 4, 2, 5)]
+    torch.testing.assert_close(real_to_complex(out.y), 2j * real_to_complex(z))
+    assert channel.label == "fixed_none"
+    assert channel.describe() == {"channel": "fixed", "equalization": "none", "k_factor": None}

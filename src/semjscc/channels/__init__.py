@@ -14,6 +14,7 @@ from .functional import (
     real_to_complex,
     snr_db_to_noise_var,
 )
+from .nakagami import Nakagami
 from .power import power_normalize
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Channel",
     "ChannelOutput",
     "FadingChannel",
+    "Nakagami",
     "Rayleigh",
     "Rician",
     "apply_fading",

@@ -9,12 +9,13 @@ noise component has variance σ²/2.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from ..registry import CHANNELS
+from .functional import as_shape
 
 EQUALIZATIONS = ("none", "zf", "mmse")
 
@@ -33,9 +34,15 @@ class ChannelOutput(NamedTuple):
 
 
 class Channel(nn.Module):
-    """Base class: subclasses implement :meth:`transmit` and :meth:`describe`."""
+    """Base class: subclasses implement :meth:`transmit` and, if they fade, :meth:`sample_gains`.
+
+    ``param_columns`` maps each result column of the channel's parameters to its file-name
+    label prefix (e.g. ``{"k_factor": "k"}``); each column is also an attribute.
+    """
 
     name: str = "channel"
+    equalization: str | None = None
+    param_columns: ClassVar[dict[str, str]] = {}
 
     def forward(self, z: Tensor, snr_db: Tensor | float,
                 generator: torch.Generator | None = None,
@@ -49,22 +56,24 @@ class Channel(nn.Module):
                  generator: torch.Generator | None = None) -> ChannelOutput:
         raise NotImplementedError
 
-    def sample_gains(self, batch: int, generator: torch.Generator | None = None,
+    def sample_gains(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
                      device: torch.device | str = "cpu") -> Tensor:
-        """(B,) complex gains of ``batch`` block-fading draws (ones for AWGN)."""
-        return torch.ones(batch, dtype=torch.complex64, device=device)
+        """Complex64 gains of ``shape`` (an int n means (n,)) with E|h|² = 1; ones here (AWGN).
+        The one place a channel draws its gains."""
+        return torch.ones(as_shape(shape), dtype=torch.complex64, device=device)
 
     def describe(self) -> dict[str, Any]:
-        """Result-row columns naming this channel: ``channel``, ``equalization``, ``k_factor``."""
-        return {"channel": self.name, "equalization": None, "k_factor": None}
+        """Result-row columns naming this channel: ``channel``, ``equalization``, ``k_factor``
+        (None unless a parameter; the results schemas have it), then ``param_columns``."""
+        return {"channel": self.name, "equalization": self.equalization, "k_factor": None,
+                **{column: getattr(self, column) for column in self.param_columns}}
 
     @property
     def label(self) -> str:
         """Short file-name-safe name, e.g. ``awgn``, ``rayleigh_zf``, ``rician_k100_zf``."""
         d = self.describe()
-        parts = [d["channel"]]
-        if d["k_factor"] is not None:
-            parts.append(f"k{d['k_factor']:g}")
+        parts = [d["channel"], *(f"{prefix}{d[column]:g}"
+                                 for column, prefix in self.param_columns.items())]
         if d["equalization"] is not None:
             parts.append(d["equalization"])
         return "_".join(parts)

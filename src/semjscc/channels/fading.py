@@ -1,4 +1,4 @@
-"""Flat block fading (Rayleigh, Rician) with an optional receiver equaliser.
+"""Flat fading with an optional receiver equaliser, and its Rayleigh and Rician laws.
 
 One complex gain h per image and transmission by default (``block=True``: every symbol of
 the image sees the same h), or one per symbol (``block=False``, fast fading). E|h|² = 1:
@@ -12,12 +12,15 @@ The receiver sees r = h·s + n, n ~ CN(0, σ²), and applies ``equalization``:
 * ``zf``: y = r / h = s + n / h (zero forcing with perfect CSI);
 * ``mmse``: y = conj(h)·r / (|h|² + σ²) (linear MMSE with perfect CSI).
 
-Draw order from the generator: the gains, then the noise.
+A new fading law is a :class:`FadingChannel` subclass that implements
+:meth:`~semjscc.channels.Channel.sample_gains`. Draw order from the generator: the gains,
+then the noise.
 """
 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -26,13 +29,22 @@ from ..errors import ConfigError
 from ..registry import CHANNELS
 from .awgn import complex_noise
 from .base import EQUALIZATIONS, Channel, ChannelOutput
-from .functional import as_batch_snr, complex_to_real, real_to_complex, snr_db_to_noise_var
+from .functional import (
+    as_batch_snr,
+    as_shape,
+    complex_to_real,
+    real_to_complex,
+    snr_db_to_noise_var,
+)
 
 
-def sample_gains(shape: tuple[int, ...], k_factor: float = 0.0,
+def sample_gains(shape: int | tuple[int, ...], k_factor: float = 0.0,
                  generator: torch.Generator | None = None,
                  device: torch.device | str = "cpu") -> Tensor:
-    """Complex64 gains of ``shape`` with E|h|² = 1: Rician with ``k_factor`` (0 = Rayleigh)."""
+    """Complex64 gains of ``shape`` with E|h|² = 1: Rician with ``k_factor`` (0 = Rayleigh).
+
+    Draws a (2, *shape) normal scatter, then (K > 0 only) a uniform phase of ``shape``."""
+    shape = as_shape(shape)
     scatter = torch.randn((2, *shape), generator=generator, device=device)
     h = torch.complex(scatter[0], scatter[1]) * math.sqrt(0.5 / (k_factor + 1.0))
     if k_factor > 0:
@@ -60,55 +72,46 @@ def apply_fading(z: Tensor, h: Tensor, snr_db: Tensor | float, equalization: str
     return ChannelOutput(complex_to_real(received).to(z.dtype), h, noise_var)
 
 
-def fading(z: Tensor, snr_db: Tensor | float, k_factor: float = 0.0, equalization: str = "zf",
-           block: bool = True, generator: torch.Generator | None = None) -> ChannelOutput:
-    """Functional Rician (``k_factor`` > 0) or Rayleigh (0) fading; returns (y, h, σ²)."""
-    shape = (z.shape[0],) if block else (z.shape[0], z.shape[1] // 2, *z.shape[2:])
-    h = sample_gains(shape, k_factor, generator, z.device)
-    return apply_fading(z, h, snr_db, equalization, generator)
-
-
 def rayleigh(z: Tensor, snr_db: Tensor | float, equalization: str = "zf", block: bool = True,
              generator: torch.Generator | None = None) -> ChannelOutput:
     """Rayleigh fading, h ~ CN(0, 1); see :func:`apply_fading` for ``equalization``."""
-    return fading(z, snr_db, 0.0, equalization, block, generator)
+    return Rayleigh(equalization, block).transmit(z, snr_db, generator)
 
 
 def rician(z: Tensor, snr_db: Tensor | float, k_factor: float = 100.0, equalization: str = "zf",
            block: bool = True, generator: torch.Generator | None = None) -> ChannelOutput:
     """Rician fading with K-factor ``k_factor`` (linear; 100 = 20 dB, nearly line of sight)."""
-    return fading(z, snr_db, k_factor, equalization, block, generator)
+    return Rician(k_factor, equalization, block).transmit(z, snr_db, generator)
 
 
 class FadingChannel(Channel):
-    """Module twin of :func:`fading`: ``y = channel(z, snr_db, generator=g)``; with
-    ``return_state=True`` it returns (y, h, σ²) for receivers that use the CSI."""
+    """Flat fading: ``y = channel(z, snr_db, generator=g)``; with ``return_state=True`` it
+    returns (y, h, σ²) for receivers that use the CSI. Subclasses give the gain law in
+    :meth:`sample_gains` and their parameters in ``param_columns``."""
 
-    def __init__(self, k_factor: float = 0.0, equalization: str = "zf",
-                 block: bool = True) -> None:
+    def __init__(self, equalization: str = "zf", block: bool = True) -> None:
         super().__init__()
-        if not (math.isfinite(k_factor) and k_factor >= 0):
-            raise ConfigError(f"link.channel.k_factor={k_factor}: give a finite K >= 0 "
-                              "(linear, e.g. 100 for 20 dB)")
         if equalization not in EQUALIZATIONS:
             raise ConfigError(f"link.channel.equalization={equalization!r}: choose one of "
                               f"{', '.join(EQUALIZATIONS)}")
-        self.k_factor, self.equalization, self.block = float(k_factor), equalization, block
+        self.equalization, self.block = equalization, block
+
+    def gain_shape(self, z: Tensor) -> tuple[int, ...]:
+        """(B,) for block fading, (B, M/2, h, w) for fast fading."""
+        return (z.shape[0],) if self.block else (z.shape[0], z.shape[1] // 2, *z.shape[2:])
 
     def transmit(self, z: Tensor, snr_db: Tensor | float,
                  generator: torch.Generator | None = None) -> ChannelOutput:
-        return fading(z, snr_db, self.k_factor, self.equalization, self.block, generator)
+        h = self.sample_gains(self.gain_shape(z), generator, z.device)
+        return apply_fading(z, h, snr_db, self.equalization, generator)
 
-    def sample_gains(self, batch: int, generator: torch.Generator | None = None,
+    def sample_gains(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
                      device: torch.device | str = "cpu") -> Tensor:
-        return sample_gains((batch,), self.k_factor, generator, device)
-
-    def describe(self) -> dict[str, object]:
-        return {"channel": self.name, "equalization": self.equalization,
-                "k_factor": self.k_factor if self.name == "rician" else None}
+        raise NotImplementedError(f"{type(self).__name__} must implement sample_gains")
 
     def extra_repr(self) -> str:
-        return f"k_factor={self.k_factor:g}, equalization={self.equalization}, block={self.block}"
+        params = [f"{column}={getattr(self, column):g}" for column in self.param_columns]
+        return ", ".join([*params, f"equalization={self.equalization}", f"block={self.block}"])
 
 
 @CHANNELS.register("rayleigh")
@@ -117,8 +120,9 @@ class Rayleigh(FadingChannel):
 
     name = "rayleigh"
 
-    def __init__(self, equalization: str = "zf", block: bool = True) -> None:
-        super().__init__(0.0, equalization, block)
+    def sample_gains(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
+                     device: torch.device | str = "cpu") -> Tensor:
+        return sample_gains(shape, 0.0, generator, device)
 
 
 @CHANNELS.register("rician")
@@ -126,7 +130,16 @@ class Rician(FadingChannel):
     """Rician block fading with K-factor ``k_factor`` (default 100, the EO authors' value)."""
 
     name = "rician"
+    param_columns: ClassVar[dict[str, str]] = {"k_factor": "k"}
 
     def __init__(self, k_factor: float = 100.0, equalization: str = "zf",
                  block: bool = True) -> None:
-        super().__init__(k_factor, equalization, block)
+        if not (math.isfinite(k_factor) and k_factor >= 0):
+            raise ConfigError(f"link.channel.k_factor={k_factor}: give a finite K >= 0 "
+                              "(linear, e.g. 100 for 20 dB)")
+        super().__init__(equalization, block)
+        self.k_factor = float(k_factor)
+
+    def sample_gains(self, shape: int | tuple[int, ...], generator: torch.Generator | None = None,
+                     device: torch.device | str = "cpu") -> Tensor:
+        return sample_gains(shape, self.k_factor, generator, device)

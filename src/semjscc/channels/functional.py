@@ -7,6 +7,8 @@ imaginary parts, so the complex latent is naturally (B, M/2, h, w).
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import Tensor
 
@@ -29,7 +31,8 @@ def snr_db_to_noise_var(snr_db: Tensor | float) -> Tensor:
 def num_complex_symbols(z: Tensor) -> int:
     """k = M·h·w / 2 complex channel uses per image of a (B, M, h, w) real latent."""
     if z.dim() < 2 or z[0].numel() % 2:
-        raise ValueError(f"latent must have an even number of reals per image, got {tuple(z.shape)}")
+        raise ValueError("latent must have an even number of reals per image, got "
+                         f"{tuple(z.shape)}")
     return z[0].numel() // 2
 
 
@@ -64,3 +67,10 @@ def as_batch_snr(snr_db: Tensor | float, batch: int, device: torch.device) -> Te
     if snr.shape != (batch,):
         raise ValueError(f"snr_db must be a float or a ({batch},) tensor, got shape {tuple(snr.shape)}")
     return snr
+
+
+def as_shape(shape: int | tuple[int, ...]) -> tuple[int, ...]:
+    """A gain shape as a tuple: an int n means (n,)."""
+    if isinstance(shape, (tuple, list)):
+        return tuple(int(n) for n in shape)
+    return (operator.index(shape),)
