@@ -18,8 +18,8 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from semjscc.checkpoint import save_checkpoint
 from semjscc.config import Config, TaskConfig, to_dict
-from semjscc.engine.evaluate import Suite
 from semjscc.errors import CheckpointError, ConfigError
+from semjscc.evaluation.evaluate import Suite
 from semjscc.metrics import (
     LabelAgreement,
     TopLabelAccuracy,

@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from semjscc.cli import main
-from semjscc.engine.eval_dhd import evaluate_dhd
+from semjscc.evaluation.dhd import evaluate_dhd
 
 DHD_MICRO = [
     "data.image_size=16",

@@ -11,10 +11,10 @@ from conftest import sets
 from semjscc.checkpoint import load_checkpoint, save_checkpoint
 from semjscc.cli import main
 from semjscc.config import ConfigError, load_config
-from semjscc.engine.evaluate import evaluate_df_checkpoint
-from semjscc.engine.results import RESULT_COLUMNS, write_results
-from semjscc.engine.train_jscc import train_jscc
 from semjscc.errors import CheckpointError
+from semjscc.evaluation.evaluate import evaluate_df_checkpoint
+from semjscc.evaluation.results import RESULT_COLUMNS, write_results
+from semjscc.training.jscc import train_jscc
 
 
 def _weights(path):
@@ -191,7 +191,7 @@ def test_mse_lpips_without_alexnet_is_a_clear_error(tmp_path, micro_overrides, t
 
 def test_mse_lpips_trains_and_fills_the_lpips_column(tmp_path, micro_overrides, alexnet_file):
     from semjscc.cli import main
-    from semjscc.engine.evaluate import shared_lpips
+    from semjscc.evaluation.evaluate import shared_lpips
 
     shared_lpips.cache_clear()  # an earlier test may have cached "unavailable"
     run = tmp_path / "run"

@@ -17,17 +17,17 @@ from semjscc.channels import build_channel
 from semjscc.checkpoint import load_checkpoint
 from semjscc.cli import main
 from semjscc.config import ConfigError, load_config
-from semjscc.engine.eo import (
-    EO_COLUMNS,
+from semjscc.evaluation.evaluate import df_system
+from semjscc.evaluation.results import read_results
+from semjscc.evaluation.suites import reconstruction_suite
+from semjscc.evaluation.task import evaluate_task
+from semjscc.experiments.eo.plan import EO_COLUMNS, check_prerequisites
+from semjscc.metrics import (
     ExpectedConfusion,
-    check_prerequisites,
+    classification_metrics,
     confusion_scores,
-    reconstruction_suite,
+    reconstruction_metrics,
 )
-from semjscc.engine.evaluate import df_system
-from semjscc.engine.results import read_results
-from semjscc.engine.train_task import evaluate_task
-from semjscc.metrics import classification_metrics, reconstruction_metrics
 from semjscc.models import WeightsError, load
 
 RICIAN_ZF = {"name": "rician", "k_factor": 100, "equalization": "zf"}

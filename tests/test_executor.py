@@ -10,8 +10,8 @@ from safetensors.torch import load_file
 
 from semjscc.checkpoint import load_checkpoint
 from semjscc.cli import main
-from semjscc.engine.executor import LocalExecutor, RayExecutor, Shard, Unit, build_executor
 from semjscc.errors import ConfigError
+from semjscc.experiments.executor import LocalExecutor, RayExecutor, Shard, Unit, build_executor
 from semjscc.registry import EXECUTORS
 
 # the micro reproduction of test_reproduce without judges and separation: DHD, the shared
@@ -125,7 +125,8 @@ def test_ray_executor_gives_bit_identical_results(local_run, tmp_path, local_ray
 
 def test_eo_training_units_are_the_classifier_and_every_djscc(tmp_path):
     from semjscc.config import load_config
-    from semjscc.engine.eo import make_plan, training_units
+    from semjscc.experiments.eo.evaluate import training_units
+    from semjscc.experiments.eo.plan import build_plan as make_plan
 
     cfg = load_config("eo-tiny/reproduce", ["eo.snr_adaptive=false", "eo.snr_db=[0, 10]",
                                             "eo.ratios=[1/20]"])
@@ -138,8 +139,9 @@ def test_eo_training_units_are_the_classifier_and_every_djscc(tmp_path):
 
 def test_eo_evaluations_are_units_after_what_they_read(tmp_path):
     from semjscc.config import load_config
-    from semjscc.engine.eo import evaluation_units, make_plan, training_units
-    from semjscc.engine.executor import _ordered
+    from semjscc.experiments.eo.evaluate import evaluation_units, training_units
+    from semjscc.experiments.eo.plan import build_plan as make_plan
+    from semjscc.experiments.executor import _ordered
 
     cfg = load_config("eo-tiny/reproduce", ["eo.snr_adaptive=false", "eo.snr_db=[0, 10]",
                                             "eo.ratios=[1/20]", "eo.channels=[{name: awgn}]",
@@ -166,8 +168,9 @@ def test_eo_evaluations_are_units_after_what_they_read(tmp_path):
 
 def test_importance_evaluations_are_units_after_what_they_read(tmp_path):
     from semjscc.config import load_config
-    from semjscc.engine.executor import _ordered
-    from semjscc.engine.importance import evaluation_units, make_plan, training_units
+    from semjscc.experiments.executor import _ordered
+    from semjscc.experiments.importance.evaluate import evaluation_units, training_units
+    from semjscc.experiments.importance.plan import build_plan as make_plan
 
     cfg = load_config("importance-tiny/reproduce", [
         "importance.methods=[{mse: 1.0}]", "importance.ratios=[1/12]",

@@ -33,8 +33,8 @@ from test_determinism import assert_same_outputs
 from semjscc.channels.quantize import Codebook
 from semjscc.checkpoint import load_checkpoint
 from semjscc.config import load_config
-from semjscc.engine.results import read_results
-from semjscc.engine.train_jscc import train_jscc
+from semjscc.evaluation.results import read_results
+from semjscc.training.jscc import train_jscc
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not Path("/proc/self/stat").exists(), reason="reads CPU times from Linux's /proc")]

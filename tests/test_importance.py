@@ -21,8 +21,9 @@ from semjscc.cli import main
 from semjscc.config import Config, ConfigError, TaskConfig, load_config, to_dict
 from semjscc.data import DataError, build_dataset
 from semjscc.data.cifar10 import URL
-from semjscc.engine.importance import IMPORTANCE_COLUMNS, mark_served
-from semjscc.engine.results import read_results
+from semjscc.evaluation.results import read_results
+from semjscc.experiments.importance.evaluate import mark_served
+from semjscc.experiments.importance.plan import IMPORTANCE_COLUMNS
 from semjscc.losses import FeatureImportanceTerm, PixelImportanceTerm, build_loss
 from semjscc.losses.importance import (
     channel_weights,

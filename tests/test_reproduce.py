@@ -7,7 +7,7 @@ import pytest
 from conftest import MICRO_REPRODUCE
 
 from semjscc.cli import main
-from semjscc.engine.results import RESULT_COLUMNS
+from semjscc.evaluation.results import RESULT_COLUMNS
 
 # the micro reproduction of conftest with two relays, two SNRs, two QF settings, WebP, the
 # preset's methods and every judge (trained for one epoch, 8 wide)
@@ -122,7 +122,8 @@ def test_paper_preset_refuses_without_data(tmp_path, capsys):
 
 def test_shared_base_plan_fine_tunes_one_mse_base_per_snr_setting(tmp_path):
     from semjscc.config import load_config
-    from semjscc.engine.reproduce import make_plan, sweep_units
+    from semjscc.experiments.multihop.plan import build_plan as make_plan
+    from semjscc.experiments.multihop.units import sweep_units
 
     cfg = load_config("tiny/reproduce", ["sweep.base_set=[train.epochs=5]",
                                          "sweep.base_finetune_set=[train.epochs=2]"])

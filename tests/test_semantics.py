@@ -110,8 +110,8 @@ def test_authentication_rates_by_hand():
 
 
 def test_paper_dhd_config_takes_a_training_step_on_cpu():
-    from semjscc.engine.train_dhd import dhd_optimizer
     from semjscc.losses.dhd import DHDLoss
+    from semjscc.training.dhd import dhd_optimizer
 
     cfg = load_config("paper/dhd", ["dhd.pretrained=none"])
     assert cfg.dhd.backbone == "resnet50" and cfg.dhd.num_bits == 64

@@ -21,8 +21,8 @@ from semjscc.baselines import (
     unreachable_note,
 )
 from semjscc.baselines import separation as sep
-from semjscc.engine.evaluate import evaluate_system
 from semjscc.errors import ConfigError, SemjsccError
+from semjscc.evaluation.evaluate import evaluate_system
 
 CODECS = [pytest.param(c, marks=pytest.mark.skipif(c not in available_codecs(),
                                                    reason=f"Pillow lacks {c}"))

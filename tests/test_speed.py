@@ -12,10 +12,10 @@ from semjscc.channels import AWGN
 from semjscc.checkpoint import load_checkpoint
 from semjscc.cli import main
 from semjscc.config import load_config
-from semjscc.engine.bench import bench_peer
-from semjscc.engine.distributed import adam
-from semjscc.engine.train_jscc import train_jscc
 from semjscc.models import MultiHopDF, Yilmaz2023DeepJSCC
+from semjscc.training.bench import bench_peer
+from semjscc.training.jscc import train_jscc
+from semjscc.training.optim import adam
 
 
 def _losses(run) -> list[float]:
@@ -130,7 +130,7 @@ def test_bench_peer_without_kaira_is_one_line(monkeypatch, capsys):
 @pytest.mark.slow
 def test_bench_ddp_two_gloo_processes():
     from semjscc.config import ModelConfig
-    from semjscc.engine.bench import bench_ddp
+    from semjscc.training.bench import bench_ddp
 
     d = bench_ddp(ModelConfig(num_features=8, bandwidth_ratio="1/6"), 16, 4, world=2, repeats=1,
                   rounds=2)
@@ -143,7 +143,7 @@ def test_bench_peak_memory_survives_earlier_work_in_the_process():
     """The RSS peak counts memory that earlier work freed into the C heap: measured twice in
     one process, a training step needs about as much the second time (it read 0 MiB
     before the heap was trimmed first)."""
-    from semjscc.engine.bench import bench_model
+    from semjscc.training.bench import bench_model
 
     cfg = load_config("tiny/df")
     peaks = [bench_model("tiny", cfg.model, 32, 32, torch.device("cpu"), repeats=1,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from semjscc.cli import main
-from semjscc.engine.results import read_results
+from semjscc.evaluation.results import read_results
 
 pytestmark = pytest.mark.slow
 

@@ -19,15 +19,11 @@ from semjscc.cli import task as task_cli
 from semjscc.config import load_config
 from semjscc.data import build_dataset, make_loader
 from semjscc.data.eurosat import CLASS_NAMES as EUROSAT_NAMES
-from semjscc.engine.train_task import (
-    evaluate_task,
-    multi_hot_labels,
-    per_class_rows,
-    train_task,
-)
 from semjscc.errors import ConfigError
+from semjscc.evaluation.task import evaluate_task, multi_hot_labels, per_class_rows
 from semjscc.metrics import TopLabelAccuracy
 from semjscc.models import create_classifier
+from semjscc.training.task import train_task
 
 TASK = ["task.model=resnet-tiny", "task.width=8", "task.batch_size=16", "task.lr=3e-3"]
 # an easy one-hot set: 16 px land cover, 10 balanced classes, chance = 0.1

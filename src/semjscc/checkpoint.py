@@ -22,9 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import __version__
 from .errors import CheckpointError
 from .files import UnreadableFile, atomic_write, load_tensors
+from .version import __version__
 
 # 2: CompressAI layer names and channel/loss sections in the config.
 FORMAT_VERSION = 2

@@ -334,7 +334,7 @@ def unreachable_note(codec: str, budget_bits: int, min_file_bits: int | None) ->
 
 
 class SeparationSystem:
-    """``system(x, generator) -> x_hat`` for :func:`semjscc.engine.evaluate.evaluate_system`.
+    """``system(x, generator) -> x_hat`` for :func:`semjscc.evaluation.evaluate.evaluate_system`.
 
     Each image of the batch (B, 3, H, W) in [0, 1] is rounded to uint8, coded alone on
     the CPU with Pillow at the highest quality fitting ``budget_bits =

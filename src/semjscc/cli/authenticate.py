@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..engine.authenticate import authenticate
-from ..engine.results import write_results
+from ..evaluation.authenticate import authenticate
+from ..evaluation.results import write_results
 from ..plots import save_figure
 from ..plots.roc import roc_figure
 from .common import device_spec, in_file, out_dir, relay_list, snr_list

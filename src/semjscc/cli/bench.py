@@ -7,11 +7,11 @@ import argparse
 import torch
 
 from ..config import Config, TrainConfig, load_config
-from ..engine.bench import bench_ddp, bench_model, bench_peer, bench_qf, matmul_flops
-from ..engine.distributed import resolve_device
-from ..engine.qf import parse_settings
+from ..device import resolve_device
 from ..errors import ConfigError
+from ..evaluation.qf import parse_settings
 from ..registry import PEERS
+from ..training.bench import bench_ddp, bench_model, bench_peer, bench_qf, matmul_flops
 from .common import device_spec, positive_int
 from .qf import PAPER_NQ_B
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 
 from ..config import Config, load_config
-from ..engine.executor import Shard
-from ..engine.qf import parse_settings
 from ..errors import SemjsccError
+from ..evaluation.qf import parse_settings
+from ..experiments.executor import Shard
 from ..registry import EXECUTORS
 
 MAX_RELAYS = 16  # beyond the paper's 3 a warning; beyond this an error

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..engine.eval_dhd import evaluate_dhd
-from ..engine.train_dhd import train_dhd
+from ..evaluation.dhd import evaluate_dhd
+from ..training.dhd import train_dhd
 from .common import (
     add_config_args,
     config_from_args,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..engine.evaluate import evaluate_df_checkpoint
-from ..engine.qf import evaluate_qf_checkpoint
-from ..engine.results import write_results
 from ..errors import ConfigError
+from ..evaluation.evaluate import evaluate_df_checkpoint
+from ..evaluation.qf import evaluate_qf_checkpoint
+from ..evaluation.results import write_results
 from .common import device_spec, in_file, out_file, positive_int, relay_list, snr_list
 
 log = logging.getLogger("semjscc")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..engine.results import read_results
 from ..errors import ConfigError
+from ..evaluation.results import read_results
 from ..plots import figure_of, filter_rows, save_figure
 from .common import in_file, out_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import PAPER_QF_SETTINGS
-from ..engine.qf import fit_codebooks, parse_settings
+from ..evaluation.qf import fit_codebooks, parse_settings
 from .common import device_spec, in_file, out_dir, positive_int, qf_settings, snr_value
 
 PAPER_NQ_B = ",".join(PAPER_QF_SETTINGS)

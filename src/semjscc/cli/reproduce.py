@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..engine import eo, importance  # noqa: F401  (register their experiments)
-from ..engine.executor import build_executor
-from ..engine.reproduce import reproduce
+from ..experiments import reproduce
+from ..experiments.executor import build_executor
 from .common import address_spec, device_spec, executor_kind, out_dir, shard_spec
 
 

@@ -10,9 +10,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..engine.train_task import evaluate_task, per_class_rows, train_task
 from ..errors import ConfigError
+from ..evaluation.task import evaluate_task, per_class_rows
 from ..files import write_text
+from ..training.task import train_task
 from .common import (
     add_config_args,
     config_from_args,

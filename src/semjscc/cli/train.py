@@ -7,8 +7,8 @@ import logging
 
 from ..channels import build_channel
 from ..config import list_presets
-from ..engine.train_jscc import train_jscc
 from ..losses import method_label
+from ..training.jscc import train_jscc
 from .common import add_config_args, config_from_args, out_dir
 
 log = logging.getLogger("semjscc")

@@ -12,7 +12,7 @@ from PIL import Image
 from ..channels import build_channel
 from ..data.errors import DataError
 from ..data.images import BAD_IMAGE_ERRORS, MAX_PIXELS, load_image
-from ..engine.distributed import resolve_device
+from ..device import resolve_device
 from ..files import atomic_write
 from ..models import MultiHopDF, load
 from .common import device_spec, in_file, out_dir, positive_int, relay_value, snr_value

@@ -9,10 +9,10 @@ from torchmetrics import MetricCollection
 
 from ..channels import build_channel
 from ..data import build_dataset, make_loader
+from ..device import resolve_device
 from ..losses import method_label
 from ..models import load
 from ..semantics import AuthenticationDistances, equal_error_rate, far_frr
-from .distributed import resolve_device
 from .evaluate import Suite, df_system, evaluate_system, hop_snrs_for
 
 

@@ -10,10 +10,10 @@ from torch import Tensor
 
 from ..config import Config
 from ..data import build_dataset, make_loader
+from ..device import resolve_device
 from ..metrics.retrieval import mean_average_precision, to_codes
 from ..models import DHD, load
 from ..semantics import compute_hashes
-from .distributed import resolve_device
 
 
 @dataclass

@@ -24,6 +24,7 @@ from torchmetrics import MetricCollection
 from ..channels import Channel, build_channel
 from ..config import Config
 from ..data import build_dataset, make_loader
+from ..device import resolve_device
 from ..errors import ConfigError
 from ..losses import method_label
 from ..metrics.image import image_metrics
@@ -31,8 +32,7 @@ from ..metrics.lpips import LPIPS, LPIPS_MIN_SIZE, LPIPSMetric, lpips_available
 from ..models import JSCCModel, MultiHopDF, load
 from ..progress import progress
 from ..semantics import ClassifierJudge, HashJudge, Judge
-from .distributed import resolve_device
-from .eval_dhd import split_hashes
+from .dhd import split_hashes
 
 System = Callable[[Tensor, torch.Generator], Tensor]
 Inputs = Callable[[Tensor, Tensor, Tensor], dict[str, Tensor]]

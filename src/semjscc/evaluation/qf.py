@@ -21,11 +21,11 @@ from ..channels import Channel, build_channel
 from ..channels.quantize import Codebook, CodebookError, bits_per_block, fit_codebook, to_blocks
 from ..config import Config
 from ..data import build_dataset, make_loader
+from ..device import resolve_device
 from ..losses import method_label
 from ..models import JSCCModel, QuantizeForward, channel_output, load, pad_to_multiple
 from ..progress import progress
 from ..semantics import HashJudge
-from .distributed import resolve_device
 from .evaluate import (
     default_dhd,
     evaluate_system,

@@ -27,9 +27,12 @@ import torch
 
 from ..errors import ConfigError
 from ..registry import EXECUTORS
-from .pipeline import STATES
 
 log = logging.getLogger("semjscc.executor")
+
+# How a unit's state is logged: trainings, and evaluations (cached, re-run when stale).
+STATES = {"done": "finished, skipped", "partial": "resuming", "new": "training"}
+EVAL_STATES = (("done", "finished, skipped"), ("new", "evaluating"))
 
 
 @dataclass(frozen=True)

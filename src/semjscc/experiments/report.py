@@ -1,44 +1,31 @@
-"""Shared plumbing of the multi-stage experiments (``reproduce`` presets): run states, cached
-evaluation rows, durations and one-line YAML for ``--set`` overrides."""
+"""Pieces every experiment's ``report.md`` shares: markdown tables, number cells, durations
+and the closing "Time and device" section."""
 
 from __future__ import annotations
 
 import datetime
 import platform
-from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
-from .. import __version__
-from ..checkpoint import load_checkpoint
+from ..version import __version__
 
 
-def method_slug(method: str) -> str:
-    return method.replace("+", "_")
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
-def flow_yaml(value: Any) -> str:
-    """``value`` as one line of YAML, for ``--set key=<value>`` overrides."""
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
-    return text.strip().removesuffix("...").strip()
-
-
-STATES = {"done": "finished, skipped", "partial": "resuming", "new": "training"}
-
-
-def run_state(run_dir: Path, epochs: int) -> str:
-    """``done`` (all ``epochs``, or stopped early on purpose), ``partial`` (resumable) or
-    ``new``."""
-    last = run_dir / "last.pt"
-    if not last.exists():
-        return "new"
-    state = load_checkpoint(last)
-    return "done" if int(state["epoch"]) >= epochs or state.get("finished") else "partial"
+def num(value: Any, digits: int = 3) -> str:
+    """A number cell: ``value`` to ``digits`` decimals, ``–`` when missing."""
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def fmt_duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h`` or ``2.1 days``."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -46,14 +33,6 @@ def fmt_duration(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
-
-
-EVAL_STATES = (("done", "finished, skipped"), ("new", "evaluating"))
-
-
-def fresh(cache: Path, sources: list[Path]) -> bool:
-    """Whether ``cache`` exists and is newer than every file of ``sources``."""
-    return cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources)
 
 
 def time_and_device_lines(device: torch.device, seconds: float) -> list[str]:

@@ -1,6 +1,6 @@
 """Executor units shared by the experiments: a classifier trained on clean images and the
-DJSCC trainings of a sweep, each resumable from its run directory, and evaluations, each
-cached in one file."""
+DJSCC trainings of a sweep, each resumable from its run directory (:func:`run_state`), and
+evaluations, each cached in one file (:func:`fresh`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,33 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from ..checkpoint import load_checkpoint
 from ..config import Config
-from .executor import Unit
-from .pipeline import EVAL_STATES, fresh, run_state
-from .train_jscc import train_jscc
-from .train_task import train_task
+from ..training.jscc import train_jscc
+from ..training.task import train_task
+from .executor import EVAL_STATES, Unit
 
 T = TypeVar("T")
+
+
+def run_state(run_dir: Path, epochs: int) -> str:
+    """``done`` (all ``epochs``, or stopped early on purpose), ``partial`` (resumable) or
+    ``new``."""
+    last = run_dir / "last.pt"
+    if not last.exists():
+        return "new"
+    state = load_checkpoint(last)
+    return "done" if int(state["epoch"]) >= epochs or state.get("finished") else "partial"
+
+
+def fresh(cache: Path, sources: list[Path]) -> bool:
+    """Whether ``cache`` exists and is newer than every file of ``sources``."""
+    return cache.exists() and all(cache.stat().st_mtime >= p.stat().st_mtime for p in sources)
+
+
+def method_slug(method: str) -> str:
+    """A method label as a directory name: ``mse+dhd`` -> ``mse_dhd``."""
+    return method.replace("+", "_")
 
 
 class PerProcess(Generic[T]):

@@ -8,6 +8,8 @@ datasets give them (one-hot for single-label tasks, multi-hot otherwise), ``targ
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric, MetricCollection
@@ -114,3 +116,48 @@ def confusion_matrix(num_classes: int, multi_label: bool) -> Metric:
     if multi_label:
         return MultiLabelConfusion(num_classes)
     return LabelConfusionMatrix(num_classes)
+
+
+class ExpectedConfusion(Metric):
+    """(C, C) expected counts, rows = true class, columns = predicted (top-1) class.
+
+    ``update(preds, labels, failed)``: logits (B, C), one-hot labels (B, C), (B,) bool. A
+    failed image (nothing decoded) adds 1/C to every column of its row, the expectation of a
+    uniform guess; the others add 1 at (true, predicted)."""
+
+    higher_is_better = None
+    full_state_update = False
+    counts: Tensor
+
+    def __init__(self, num_classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.add_state("counts", torch.zeros(num_classes, num_classes, dtype=torch.float64),
+                       dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, labels: Tensor, failed: Tensor) -> None:
+        true = labels.argmax(1)
+        ok = ~failed
+        hits = torch.ones(int(ok.sum()), dtype=self.counts.dtype, device=self.counts.device)
+        self.counts.index_put_((true[ok], preds[ok].argmax(1)), hits, accumulate=True)
+        guess = torch.full((int(failed.sum()), self.num_classes), 1.0 / self.num_classes,
+                           dtype=self.counts.dtype, device=self.counts.device)
+        self.counts.index_add_(0, true[failed], guess)
+
+    def compute(self) -> Tensor:
+        return self.counts
+
+
+def confusion_scores(counts: Tensor) -> dict[str, float]:
+    """``accuracy``, ``precision_w``, ``recall_w``, ``f1_w`` of (C, C) counts (rows true,
+    columns predicted): per-class scores averaged with weights = class support, as
+    torchmetrics' ``average="weighted"`` (a class never predicted has precision 0)."""
+    cm = counts.double()
+    tp, support, predicted = cm.diag(), cm.sum(1), cm.sum(0)
+    precision = (tp / predicted).nan_to_num(0.0)
+    recall = (tp / support).nan_to_num(0.0)
+    f1 = (2 * precision * recall / (precision + recall)).nan_to_num(0.0)
+    weights = support / cm.sum()
+    return {"accuracy": float(tp.sum() / cm.sum()),
+            "precision_w": float((weights * precision).sum()),
+            "recall_w": float((weights * recall).sum()), "f1_w": float((weights * f1).sum())}

@@ -146,20 +146,29 @@ class SemanticLossModel:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FitError(f"model file {path} is not JSON ({exc}); give a fit.json or a "
                            "saved model") from None
+        return cls.from_document(doc, str(path), group=group, metric=metric, family=family)
+
+    @classmethod
+    def from_document(cls, doc: Any, source: str, *,
+                      group: int | str | Mapping[str, Any] | None = None,
+                      metric: str | None = None, family: str | None = None
+                      ) -> SemanticLossModel:
+        """A model document, or one model of a fit.json document (selected as by
+        :meth:`load`); ``source`` names it in errors."""
         kind = doc.get("format") if isinstance(doc, dict) else None
         if kind == MODEL_FORMAT:
             return cls.from_dict(doc)
         if kind != FIT_FORMAT:
-            raise FitError(f"{path} is neither a fit.json ({FIT_FORMAT}) nor a model file "
+            raise FitError(f"{source} is neither a fit.json ({FIT_FORMAT}) nor a model file "
                            f"({MODEL_FORMAT}); format field: {kind!r}")
         try:
-            return cls.from_dict(_select(doc, path, group, metric, family))
+            return cls.from_dict(_select(doc, source, group, metric, family))
         except (KeyError, TypeError, AttributeError) as exc:
-            raise FitError(f"{path} is a malformed fit.json ({describe(exc)}); "
+            raise FitError(f"{source} is a malformed fit.json ({describe(exc)}); "
                            "write it again with `semjscc fit-semloss`") from None
 
 
-def _select(doc: dict[str, Any], path: Path, group: int | str | Mapping[str, Any] | None,
+def _select(doc: dict[str, Any], path: str, group: int | str | Mapping[str, Any] | None,
             metric: str | None, family: str | None) -> dict[str, Any]:
     groups = doc.get("groups") or []
     labels = "; ".join(group_label(g["group"]) for g in groups) or "none"

@@ -27,13 +27,14 @@ from torch.nn.parallel import DistributedDataParallel
 from ..channels import AWGN
 from ..channels.quantize import fit_codebook
 from ..config import ModelConfig, TrainConfig
+from ..device import autocast, memory_format
 from ..errors import ConfigError
 from ..models import JSCCModel, MultiHopDF, Yilmaz2023DeepJSCC, create_model, hop
 from ..models.complexity import count_macs
 from ..models.layers import avoid_strided_pointwise
 from ..models.yilmaz2023 import to_kaira_state_dicts
 from ..registry import PEERS
-from .distributed import adam, autocast, maybe_compile, memory_format
+from .optim import adam, maybe_compile
 
 BENCH_SNR_DB = 0.0
 

@@ -18,12 +18,13 @@ from torch.nn.parallel import DistributedDataParallel
 from ..config import Config
 from ..data import DataError, build_dataset, make_loader, num_classes_of
 from ..data.loader import EpochSampler
+from ..device import memory_format
 from ..losses.dhd import DHDLoss
 from ..metrics.retrieval import mean_average_precision, to_codes
 from ..models import DHD, create_dhd
 from ..progress import progress
 from ..semantics import compute_hashes, dhd_augmentation
-from .distributed import all_reduce_sum, memory_format, per_process_batch, training_session
+from .distributed import all_reduce_sum, per_process_batch, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 

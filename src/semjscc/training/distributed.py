@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 
+from ..device import resolve_device
 from ..errors import ConfigError
-
-F = TypeVar("F", bound=Callable)
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -53,13 +50,6 @@ def per_process_batch(global_batch: int, info: DistInfo, key: str) -> int:
     return global_batch // info.world_size
 
 
-def resolve_device(spec: str = "auto") -> torch.device:
-    """``auto`` -> this rank's CUDA device when available, else CPU."""
-    if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        return torch.device("cpu")
-    return torch.device(spec)
 
 
 def all_reduce_sum(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
@@ -90,27 +80,3 @@ def training_session(device_spec: str) -> Iterator[tuple[torch.device, DistInfo]
         yield device, dist
     finally:
         cleanup(dist)
-
-
-def memory_format(channels_last: bool) -> torch.memory_format:
-    """``torch.channels_last`` (NHWC, faster convolutions) or the default layout."""
-    return torch.channels_last if channels_last else torch.contiguous_format
-
-
-def autocast(device: torch.device, precision: str = "fp32") -> AbstractContextManager:
-    """Mixed-precision region for ``train.precision``: ``fp32`` (no autocast) or ``bf16``
-    autocast on ``device``."""
-    dtype = PRECISIONS[precision]
-    return nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
-
-
-def adam(params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float = 0.0,
-         fused: bool = True) -> torch.optim.Adam:
-    """Adam; ``fused`` (``train.fused_adam``) updates every parameter in one kernel instead
-    of a loop of small ops per parameter (the same update up to rounding)."""
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
-
-
-def maybe_compile(fn: F, enabled: bool) -> F:
-    """``torch.compile(fn)`` when ``enabled`` (``train.compile``), else ``fn``."""
-    return torch.compile(fn) if enabled else fn

@@ -22,20 +22,14 @@ from ..checkpoint import load_checkpoint
 from ..config import Config, TrainConfig
 from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
+from ..device import autocast, memory_format
 from ..errors import CheckpointError, ConfigError
 from ..losses import WeightedLoss, build_loss
 from ..models import JSCCModel, MultiHopDF
 from ..models.multihop import HopCodecs, create_codecs
 from ..progress import progress
-from .distributed import (
-    DistInfo,
-    adam,
-    autocast,
-    maybe_compile,
-    memory_format,
-    per_process_batch,
-    training_session,
-)
+from .distributed import DistInfo, per_process_batch, training_session
+from .optim import adam, maybe_compile
 from .run import Run, unwrap
 from .seed import seed_everything
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +25,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import DistributedSampler
 from torchmetrics.aggregation import MeanMetric, SumMetric
 
 from ..checkpoint import load_checkpoint
 from ..config import Config, TaskConfig
 from ..data import DataError, build_dataset, make_loader, num_classes_of
 from ..data.loader import EpochSampler
+from ..device import memory_format
 from ..errors import ConfigError
-from ..metrics import TopLabelAccuracy, classification_metrics, confusion_matrix
-from ..models import Classifier, create_classifier, load
+from ..evaluation.task import Reconstruct, multi_hot_labels
+from ..metrics import TopLabelAccuracy
+from ..models import Classifier, create_classifier
 from ..models.classifiers import classifier_from_state_dict
 from ..progress import progress
-from ..semantics import ClassifierJudge
-from .distributed import DistInfo, memory_format, resolve_device, training_session
-from .evaluate import Suite, evaluate_system
+from .distributed import DistInfo, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
 
-Reconstruct = Callable[[Tensor, torch.Generator], Tensor]
 log = logging.getLogger("semjscc.train_task")
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -52,10 +50,6 @@ SCHEDULES = ("cosine", "step", "constant")
 ARCHITECTURE_KEYS = ("model", "input_size", "normalize")  # must match when fine-tuning
 
 
-def multi_hot_labels(dataset: Dataset) -> bool:
-    """Whether ``dataset``'s labels are multi-hot (BCE; top-label accuracy) rather than
-    one-hot (cross-entropy; weighted precision/recall/F1 too)."""
-    return bool(dataset.multi_label)
 
 
 def task_loss(logits: Tensor, labels: Tensor, multi_label: bool) -> Tensor:
@@ -243,69 +237,3 @@ def train_task(cfg: Config, out_dir: str | Path, resume: bool = False,
                          "%.4f%s", epoch, epochs, tr["loss"], va["loss"], va["accuracy"],
                          "  (best)" if improved else "")
         return run.dir
-
-
-def evaluate_task(path: str | Path, split: str = "test", overrides: list[str] | None = None,
-                  device: str = "auto", reconstruct: Reconstruct | None = None,
-                  seed: int | None = None) -> dict[str, Any]:
-    """Classification quality of the classifier checkpoint ``path`` on ``split``.
-
-    Returns ``accuracy`` (and ``precision_w``, ``recall_w``, ``f1_w`` for single-label
-    data), ``confusion_matrix`` (nested lists: (C, C) rows = true class, columns = predicted
-    class; (C, 2, 2) [[TN, FP], [FN, TP]] per class for multi-hot labels), ``class_names``,
-    ``multi_label``, ``n_images``, ``split``, ``seed`` and ``checkpoint``. With
-    ``reconstruct(x, generator)`` the classifier judges the reconstructions (noise seeded by
-    ``seed``, default ``eval.seed``) and ``label_agreement`` is added.
-    """
-    dev = resolve_device(device)
-    model, cfg = load(path, overrides, dev, kind="classifier")
-    dataset = build_dataset(cfg.data, split)
-    multi = multi_hot_labels(dataset)
-    seed = cfg.eval.seed if seed is None else seed
-    loader = make_loader(dataset, cfg.train.eval_batch_size, shuffle=False, seed=seed,
-                         num_workers=cfg.data.num_workers)
-    if reconstruct is None:
-        metrics = classification_metrics(model.num_classes, multi)
-        suite = Suite(metrics, lambda x, x_hat, labels: {"preds": model(x_hat), "labels": labels})
-    else:
-        judge = ClassifierJudge(model, multi, model.num_classes)
-        metrics = judge.metrics()
-        suite = Suite(metrics, judge.inputs)
-    metrics.add_metrics({"confusion_matrix": confusion_matrix(model.num_classes, multi)})
-    metrics.to(dev)
-    result = evaluate_system(reconstruct or (lambda x, g: x), loader, [suite], dev, seed,
-                             desc=f"eval-task {split}")
-    result["confusion_matrix"] = result["confusion_matrix"].tolist()
-    return {**result, "class_names": list(dataset.class_names), "multi_label": multi,
-            "split": split, "seed": seed, "checkpoint": str(path)}
-
-
-def per_class_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-class ``support``, ``precision``, ``recall`` (= the class's accuracy for one-hot
-    labels) and ``f1`` from an :func:`evaluate_task` result's confusion matrix, with the
-    predicted-class counts (one-hot) or TN/FP/FN/TP (multi-hot), then an ``all`` row with the
-    overall numbers (weighted averages for one-hot labels)."""
-    cm = torch.tensor(result["confusion_matrix"], dtype=torch.float64)
-    names = result["class_names"]
-    if result["multi_label"]:
-        tp, fp, fn = cm[:, 1, 1], cm[:, 0, 1], cm[:, 1, 0]
-        counts = [{"tn": int(c[0, 0]), "fp": int(c[0, 1]), "fn": int(c[1, 0]),
-                   "tp": int(c[1, 1])} for c in cm]
-    else:
-        tp, fp, fn = cm.diag(), cm.sum(0) - cm.diag(), cm.sum(1) - cm.diag()
-        counts = [{f"pred_{name}": int(v) for name, v in zip(names, row)} for row in cm]
-    precision = (tp / (tp + fp)).nan_to_num(0.0)
-    recall = (tp / (tp + fn)).nan_to_num(0.0)
-    f1 = (2 * precision * recall / (precision + recall)).nan_to_num(0.0)
-    rows = [{"class": name, "support": int(tp[i] + fn[i]), "accuracy": None,
-             "precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-             **counts[i]} for i, name in enumerate(names)]
-    overall: dict[str, Any] = {"class": "all", "support": result["n_images"],
-                               "accuracy": result["accuracy"]}
-    if not result["multi_label"]:
-        for row in rows:
-            row["accuracy"] = row["recall"]
-        overall.update({"precision": result["precision_w"], "recall": result["recall_w"],
-                        "f1": result["f1_w"],
-                        **{f"pred_{name}": int(v) for name, v in zip(names, cm.sum(0))}})
-    return rows + [overall]

@@ -15,8 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .lines import LINESTYLES, MARKERS, plt, save_figure
-from .semloss import ratio_label
+from ...plots.lines import LINESTYLES, MARKERS, plt, save_figure
+from ...plots.semloss import ratio_label
 
 LABELS = {"psnr": "PSNR [dB]", "ssim": "SSIM", "ssim_gray": "SSIM, grey", "ms_ssim": "MS-SSIM",
           "lpips": "LPIPS (lower is better)", "snr_db": "SNR [dB]",

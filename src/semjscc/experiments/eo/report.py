@@ -1,238 +1,25 @@
-"""The analysis stages of ``experiment: eo-semloss`` after results.csv: the unified
-semantic-loss fits (OUT/fit/), the allocation example (OUT/allocation.json, .csv) and
-OUT/report.md.
-
-Fits: every metric of ``eo.fit_metrics`` with every family of ``eo.fit_families`` (U1–U4,
-our designs), on the DJSCC rows only, one group per channel setting, cross-validated and
-ranked by :func:`semjscc.semloss.fit_metric`, written in the layout of ``semjscc
-fit-semloss`` (fit.json, fit.csv, curves/residuals/loss/u3_terms figures), so
-``semjscc allocate --model OUT/fit/fit.json`` reads it. M_clean of ``<score>_<protocol>`` is
-the ``<score>_clean`` column (the classifier on clean test images); other metrics use the
-fit-semloss defaults. A family with more free parameters than points is skipped with a note.
-"""
+"""OUT/report.md of ``experiment: eo-semloss``: setup, DJSCC results over R × SNR, the
+separation cliff, the semantic-loss fits, the allocation example, figures, the differences
+from the paper, time and device."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
-import logging
-import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import Config
-from ..data import build_dataset
-from ..files import write_text
-from ..plots import save_figure
-from ..plots.eo import channel_setting
-from ..plots.semloss import (
-    curves_figure,
-    loss_contour_figure,
-    ratio_label,
-    residuals_figure,
-    terms_figure,
-)
-from ..semloss import (
-    NOTE,
-    AllocationProblem,
-    FitError,
-    GroupFit,
-    Normalisation,
-    SemanticLossModel,
-    allocate,
-    check_points,
-    equal_baseline,
-    fit_document,
-    fit_metric,
-    group_label,
-    normalise,
-    points_needed,
-)
-from .pipeline import time_and_device_lines
-from .report import _table
-
-if TYPE_CHECKING:
-    from .eo import EOPlan
-
-log = logging.getLogger("semjscc.eo")
-
-FIT_STARTS = 20  # multi-starts per fit, as `semjscc fit-semloss`
-SNR_OFFSET_DB = 3.01  # the EO authors' nominal SNR is this much below ours (per complex symbol)
-
-
-# ------------------------------------------------------------------------------- fits
-
-
-@dataclass(frozen=True)
-class FitPoints:
-    """The DJSCC points of one channel group × metric, normalised to the quality M."""
-
-    group: dict[str, Any]
-    metric: str
-    cr: np.ndarray
-    snr: np.ndarray
-    quality: np.ndarray
-    norm: Normalisation
-
-
-def group_columns(rows: list[dict[str, Any]]) -> list[str]:
-    """``channel`` plus the channel columns that vary (equalisation, K factor)."""
-    return ["channel"] + [c for c in ("equalization", "k_factor")
-                          if len({str(r.get(c)) for r in rows}) > 1]
-
-
-def clean_column(metric: str, protocols: list[str]) -> str | None:
-    """``accuracy_matched`` -> ``accuracy_clean`` (its M_clean); None for other metrics."""
-    score, _, protocol = metric.rpartition("_")
-    return f"{score}_clean" if protocol in protocols else None
-
-
-def fit_points(cfg: Config, rows: list[dict[str, Any]],
-               ) -> tuple[list[FitPoints], dict[str, GroupFit], list[str]]:
-    """The points of every group × metric (DJSCC rows), every group (by label, its metrics
-    still empty, its notes started) and the group columns."""
-    djscc = [r for r in rows if r["method"] == "djscc"]
-    columns = group_columns(djscc)
-    members_of: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for r in djscc:
-        members_of.setdefault(tuple(str(r.get(c)) for c in columns), []).append(r)
-    points, groups = [], {}
-    for members in members_of.values():
-        group = GroupFit({c: members[0].get(c) for c in columns}, {}, [])
-        groups[group_label(group.group)] = group
-        for metric in cfg.eo.fit_metrics:
-            kept = [r for r in members if r.get(metric) is not None]
-            if not kept:
-                group.notes.append(f"{metric}: no values; not fitted")
-                continue
-            cr, snr, values = check_points([r["realized_cr"] for r in kept],
-                                           [r["snr_db"] for r in kept],
-                                           [r[metric] for r in kept])
-            clean = clean_column(metric, cfg.eo.protocols)
-            quality, norm = normalise(metric, values, clean_values=[
-                r[clean] for r in kept if clean and r.get(clean) is not None])
-            points.append(FitPoints(group.group, metric, cr, snr, quality, norm))
-    return points, groups, columns
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_text(path, buffer.getvalue())
-
-
-def _file(kind: str, group: dict[str, Any], metric: str = "") -> str:
-    """``curves_channel-awgn_psnr.png``, as ``semjscc fit-semloss`` names its figures."""
-    stem = "_".join(re.sub(r"[^A-Za-z0-9.]+", "-", f"{k}-{v}") for k, v in group.items())
-    return "_".join(p for p in (kind, stem, metric) if p) + ".png"
-
-
-def write_fit(out: Path, points: list[FitPoints], groups: list[GroupFit],
-              options: dict[str, Any]) -> None:
-    """fit.json, fit.csv (measured vs fitted M per point and family) and the figures."""
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "fit.json", json.dumps(fit_document(groups, options), indent=1) + "\n")
-    fitted = {(group_label(g.group), m): mf for g in groups for m, (_, mf) in g.metrics.items()}
-    columns = options["group_by"]
-    terms: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    table = []
-    for p in points:
-        label = group_label(p.group)
-        mf = fitted.get((label, p.metric))
-        if mf is None:
-            continue
-        for family, a in mf.assessments.items():
-            table += [[*p.group.values(), p.metric, family, f"{r:.6g}", f"{s:.6g}", f"{m:.6g}",
-                       f"{q:.6g}", f"{m - q:.6g}"]
-                      for r, s, m, q in zip(p.cr, p.snr, p.quality, a.fit.predict(p.cr, p.snr))]
-        title = f"{p.metric} ({label}), {p.norm.rule}"
-        model = SemanticLossModel(mf.assessments[mf.chosen].fit, p.metric, p.norm.m_clean,
-                                  p.norm.to_dict(), p.group)
-        save_figure(curves_figure(p.cr, p.snr, p.quality, mf.assessments, p.metric, mf.chosen,
-                                  title), out / _file("curves", p.group, p.metric))
-        save_figure(residuals_figure(p.cr, p.snr, p.quality, mf.assessments, p.metric, title),
-                    out / _file("residuals", p.group, p.metric))
-        save_figure(loss_contour_figure(model, p.cr, p.snr,
-                                        f"{mf.chosen} semantic loss of {title}"),
-                    out / _file("loss", p.group, p.metric))
-        if "U3" in mf.assessments:
-            terms.setdefault(label, {})[p.metric] = mf.assessments["U3"].terms_curve or []
-    write_csv(out / "fit.csv", [*columns, "metric", "family", "cr", "snr_db", "measured",
-                                "predicted", "residual"], table)
-    for g in groups:
-        if group_label(g.group) in terms:
-            save_figure(terms_figure(terms[group_label(g.group)],
-                                     f"U3: MAPE vs number of terms ({group_label(g.group)})"),
-                        out / _file("u3_terms", g.group))
-
-
-def fit_stage(cfg: Config, rows: list[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Fit every metric × family per channel group and write them into ``out``; returns the
-    fit.json document."""
-    points, groups, columns = fit_points(cfg, rows)
-    for p in points:
-        group = groups[group_label(p.group)]
-        single = np.unique(np.round(p.cr, 9)).size == 1
-        families = []
-        for family in cfg.eo.fit_families:
-            need = points_needed(family, 1, single)
-            if p.quality.size < need:
-                group.notes.append(f"{p.metric}: {family} needs at least {need} points"
-                                   f"{' with a single R' if single else ''}, got "
-                                   f"{p.quality.size}; not fitted")
-            else:
-                families.append(family)
-        if families:
-            group.metrics[p.metric] = (p.norm, fit_metric(p.cr, p.snr, p.quality, families,
-                                                          starts=FIT_STARTS, seed=cfg.seed))
-    options = {"results": "results.csv", "where": {"method": "djscc"}, "group_by": columns,
-               "cr_column": "realized_cr", "metrics": list(cfg.eo.fit_metrics),
-               "families": list(cfg.eo.fit_families), "m_clean": "<score>_clean columns",
-               "m_min": {}, "seed": cfg.seed, "starts": FIT_STARTS,
-               "scale": "fit.csv and the diagnostics use the normalised quality M"}
-    write_fit(out, points, list(groups.values()), options)
-    return json.loads((out / "fit.json").read_text())
-
-
-# ------------------------------------------------------------------------- allocation
-
-
-def allocation_stage(cfg: Config, out: Path) -> dict[str, Any] | None:
-    """The max-min allocation of ``eo.users`` with the chosen family of the first fitted
-    metric of the first group, against equal power and equal R: OUT/allocation.json and
-    OUT/allocation.csv. None without users; ``{"skipped": reason}`` when it cannot run."""
-    if not cfg.eo.users:
-        return None
-    try:
-        model = SemanticLossModel.load(out / "fit" / "fit.json")
-        problem = AllocationProblem.from_dict(cfg.eo.users, "eo.users")
-        allocations = [allocate(model, problem), equal_baseline(model, problem)]
-    except FitError as exc:
-        log.warning("allocation example skipped: %s", exc)
-        return {"skipped": str(exc)}
-    doc = {"note": NOTE, "model": model.to_dict(), "users": "eo.users of reproduce.yaml",
-           "problem": asdict(problem),
-           "gain_over_equal": allocations[0].min_weighted - allocations[1].min_weighted,
-           "allocations": [a.to_dict() for a in allocations]}
-    write_text(out / "allocation.json", json.dumps(doc, indent=1) + "\n")
-    write_csv(out / "allocation.csv", ["scheme", *asdict(allocations[0].users[0])],
-              [[a.scheme, *asdict(u).values()] for a in allocations for u in a.users])
-    return doc
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+from ...config import Config
+from ...data import build_dataset
+from ...files import write_text
+from ...plots.semloss import ratio_label
+from ...semloss import NOTE, group_label
+from ..report import markdown_table, num, time_and_device_lines
+from .analysis import SNR_OFFSET_DB, clean_column
+from .figures import channel_setting
+from .plan import EOPlan
 
 
 def _pct(value: Any) -> str:
@@ -283,7 +70,7 @@ def _setup(plan: EOPlan, rows: list[dict[str, Any]], clean: dict[str, Any]) -> l
         ("**DJSCC**: Bourtsoulatze et al. (2019) as used by the EO authors: five 5×5 "
          "convolutions with PReLU, c = ⌊48·R⌋ complex latent channels, k = c·(H/4)·(W/4) "
          "channel uses per image, power normalised per image. Requested vs realised ratios:\n\n"
-         + _table(["R requested", "R realised", "c", "k per image"], ratio_rows) + "\n"),
+         + markdown_table(["R requested", "R realised", "c", "k per image"], ratio_rows) + "\n"),
         (f"**Channels**: {', '.join(f'`{c}`' for c in channels)} (block fading: one gain per "
          "image; ZF = perfect-CSI zero forcing, `none` = no equalisation)."),
         (f"**SNRs**: {', '.join(f'{s:g}' for s in eo.snr_db)} dB, per complex symbol "
@@ -319,14 +106,14 @@ def _results(rows: list[dict[str, Any]], protocols: list[str], clean: dict[str, 
     for setting in sorted({channel_setting(r) for r in djscc}):
         here = sorted((r for r in djscc if channel_setting(r) == setting),
                       key=lambda r: (-r["realized_cr"], -r["snr_db"]))
-        lines += [f"**{setting}**", "", _table(
+        lines += [f"**{setting}**", "", markdown_table(
             ["R", "SNR [dB]", *cols],
             [[ratio_label(r["realized_cr"]), f"{r['snr_db']:g}",
-              *[_num(r.get(c), 2 if c == "psnr" else 3) for c in cols]] for r in here]), ""]
+              *[num(r.get(c), 2 if c == "psnr" else 3) for c in cols]] for r in here]), ""]
         harsh = min(here, key=lambda r: (r["realized_cr"], r["snr_db"]))
         lines += [f"Clean accuracy {clean['accuracy']:.3f}; at the harshest setting (R = "
                   f"{ratio_label(harsh['realized_cr'])}, {harsh['snr_db']:g} dB): "
-                  + ", ".join(f"{c} {_num(harsh.get(c))}" for c in scores) + ".", ""]
+                  + ", ".join(f"{c} {num(harsh.get(c))}" for c in scores) + ".", ""]
     for metric in ["psnr", *scores]:
         snr_up = _rises(djscc, metric, "snr_db", "realized_cr")
         cr_up = _rises(djscc, metric, "realized_cr", "snr_db")
@@ -356,9 +143,9 @@ def _separation(rows: list[dict[str, Any]]) -> list[str]:
         failed = "–" if r.get("n_images") is None else f"{r['n_unreachable']}/{r['n_images']}"
         table.append([channel_setting(r), r["method"].removeprefix("separation-"),
                       ratio_label(r["realized_cr"]), f"{r['snr_db']:g}",
-                      str(r.get("budget_bits") or "–"), failed, _num(r.get("psnr"), 2),
-                      _num(r.get("accuracy_mismatched")), _num(d.get("accuracy_mismatched"))])
-    return lines + [_table(["channel", "codec", "R", "SNR [dB]", "budget bits", "failed",
+                      str(r.get("budget_bits") or "–"), failed, num(r.get("psnr"), 2),
+                      num(r.get("accuracy_mismatched")), num(d.get("accuracy_mismatched"))])
+    return lines + [markdown_table(["channel", "codec", "R", "SNR [dB]", "budget bits", "failed",
                             "PSNR (decoded)", "accuracy", "DJSCC accuracy"], table), ""]
 
 
@@ -394,7 +181,7 @@ def _fits(fits: dict[str, Any], protocols: list[str]) -> list[str]:
                 f"({_pct(ranking[f]['train_mape'])}){' *' if f == entry['chosen'] else ''}"
                 for f in families]])
         lines += [f"**{group_label(g['group'])}**", ""]
-        lines += [_table(["metric", *families], table), ""] if table else []
+        lines += [markdown_table(["metric", *families], table), ""] if table else []
         lines += [f"* note: {n}" for n in g["notes"]] + ([""] if g["notes"] else [])
     recon, task = (_family_mapes(fits, protocols, False), _family_mapes(fits, protocols, True))
     both = [f for f in families if recon.get(f) and task.get(f)]
@@ -430,8 +217,8 @@ def _allocation(doc: dict[str, Any] | None) -> list[str]:
               ratio_label(u["cr"]), str(u["channel_uses"]), f"{u['power']:.3g}",
               f"{u['snr_db']:.2f}", f"{u['quality']:.3f}", f"{u['weighted_quality']:.3f}"]
              for a in doc["allocations"] for u in a["users"]]
-    lines += [_table(["scheme", "user", "w", "gain dB", "R", "uses", "P", "SNR dB", "M", "w·M"],
-                     table), ""]
+    lines += [markdown_table(["scheme", "user", "w", "gain dB", "R", "uses", "P", "SNR dB", "M",
+                              "w·M"], table), ""]
     mins = {a["scheme"]: a["min_weighted_quality"] for a in doc["allocations"]}
     return lines + [(f"Minimum weighted quality: max-min {mins['max-min']:.4f} vs equal power and "
                      f"equal R {mins['equal']:.4f} (gain {doc['gain_over_equal']:+.4f})."), ""]

@@ -1,17 +1,6 @@
-"""``experiment: importance``: DeepJSCC with semantic importance (seed 002, "Deep Joint
-Source-Channel Coding for Wireless Image Transmission with Semantic Importance", Sun et al.)
-end to end, resumable. The loss formulas are our design (:mod:`semjscc.losses.importance`).
-
-Stages (each skipped when finished, resumed when interrupted):
-
-1. prerequisites, the resolved config            -> OUT/reproduce.yaml
-2. the task network T on clean images             -> OUT/task/ (the network of the losses)
-3. the independent classifier on clean images     -> OUT/judges/independent/ (never in a loss)
-4. one Bourtsoulatze DJSCC per method × R × train SNR
-                                                  -> OUT/djscc/<method>/cr<a>_<b>_snr<s>/
-5. every DJSCC at every test SNR, the separation baselines at every (R, test SNR)
-                                                  -> OUT/eval/..., OUT/results.csv
-6. figures and report (:mod:`.importance_report`) -> OUT/*.png, OUT/report.md
+"""The units of the semantic-importance experiment: T, the independent classifier, every
+DJSCC, and the evaluation of every DJSCC at every test SNR and of every separation baseline,
+each cached in OUT/eval/.
 
 Rows hold PSNR/SSIM, L_sem (the default ``importance`` term on the test set) and the top-1
 accuracy of T (``accuracy_task``) and of the independent classifier (``accuracy_indep``).
@@ -24,10 +13,8 @@ accuracy 1/C) for both classifiers and left out of PSNR/SSIM and L_sem.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,161 +23,30 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
-from ..baselines import available_codecs, codec_from_method, separation_system
-from ..channels import build_channel
-from ..config import Config, ConfigError, load_config, save_config, to_dict
-from ..data import build_dataset, num_classes_of
-from ..data.errors import DataError
-from ..files import write_text
-from ..losses import LossTerm, method_label, term_weights
-from ..losses.importance import importance_term
-from ..models import create_classifier, load
-from ..plots.importance import draw_importance_figures
-from ..registry import EXPERIMENTS, LOSSES
-from .eo import (
-    DecodedSuite,
-    confusion_scores,
-    djscc_for,
-    model_overrides,
-    ratio_columns,
-    ratio_slug,
-    reconstruction_suite,
-    task_suite,
-    test_loader,
+from ...baselines import available_codecs, separation_system
+from ...channels import build_channel
+from ...config import inline_yaml
+from ...data import num_classes_of
+from ...evaluation.evaluate import Suite, df_system, evaluate_system
+from ...evaluation.results import write_results
+from ...evaluation.suites import DecodedSuite, reconstruction_suite, task_suite
+from ...evaluation.task import evaluate_task
+from ...files import write_text
+from ...losses import LossTerm
+from ...losses.importance import importance_term
+from ...metrics import confusion_scores
+from ...models import load
+from ..djscc import djscc_for, ratio_columns, ratio_slug, test_loader
+from ..executor import Unit
+from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh
+from .plan import (
+    CLASSIFIERS,
+    FAILURE_NOTE,
+    IMPORTANCE_COLUMNS,
+    ImportancePlan,
+    ImportanceRun,
+    independent_config,
 )
-from .evaluate import Suite, df_system, evaluate_system
-from .executor import Executor, Unit, run_units
-from .importance_report import write_report
-from .pipeline import flow_yaml, fresh, method_slug
-from .results import read_results, write_results
-from .train_task import evaluate_task
-from .units import PerProcess, TrainingRun, classifier_unit, djscc_units, evaluation_unit
-
-log = logging.getLogger("semjscc.importance")
-
-CLASSIFIERS = ("task", "indep")  # result-column suffixes: T, the independent classifier
-RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
-# The results schema of the importance experiment (then any extra columns, sorted).
-IMPORTANCE_COLUMNS = [
-    "method", "loss", "channel", "equalization", "k_factor", "requested_cr", "realized_cr",
-    "k", "snr_db", "train_snr_db", "served", *RECONSTRUCTION, "l_sem",
-    "accuracy_task", "accuracy_indep", "accuracy_task_clean", "accuracy_indep_clean",
-    "n_images", "n_unreachable", "budget_bits", "used_bits", "seed", "checkpoint",
-    "task_classifier", "indep_classifier", "note",
-]
-FAILURE_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
-                "for both classifiers (expected accuracy 1/C) and left out of PSNR, SSIM and "
-                "L_sem")
-
-
-# ----------------------------------------------------------------------------- the plan
-
-
-@dataclass(frozen=True)
-class ImportanceRun(TrainingRun):
-    """One DJSCC of the sweep: a method (its loss mapping) × requested ratio × train SNR."""
-
-    method: str
-    loss: dict[str, Any]
-    ratio: str
-    snr_db: float
-    cfg: Config
-    dir: Path
-
-    @property
-    def label(self) -> str:
-        return f"{self.method}, R = {self.ratio}, {self.snr_db:g} dB"
-
-
-def independent_config(cfg: Config) -> Config:
-    """The independent classifier's config: ``importance.independent`` on top of ``cfg``."""
-    return load_config(None, list(cfg.importance.independent), base=to_dict(cfg))
-
-
-@dataclass
-class ImportancePlan:
-    cfg: Config
-    out: Path
-    runs: list[ImportanceRun] = field(default_factory=list)
-
-    @property
-    def task_dir(self) -> Path:
-        return self.out / "task"
-
-    @property
-    def indep_dir(self) -> Path:
-        return self.out / "judges" / "independent"
-
-    @property
-    def classifiers(self) -> dict[str, Path]:
-        """Checkpoints of T (``task``) and of the independent classifier (``indep``)."""
-        return {"task": self.task_dir / "best.pt", "indep": self.indep_dir / "best.pt"}
-
-    def loss_cfg(self) -> Config:
-        """The config the loss terms read: ``task.checkpoint`` = T."""
-        return load_config(None, [f"task.checkpoint={self.classifiers['task']}"],
-                           base=to_dict(self.cfg))
-
-
-def make_plan(cfg: Config, out: Path) -> ImportancePlan:
-    """Every DJSCC run with its derived configuration: the Bourtsoulatze DJSCC at the run's
-    ratio, one hop over ``importance.channel`` at the train SNR, the method's loss with T as
-    ``task.checkpoint``."""
-    imp = cfg.importance
-    plan = ImportancePlan(cfg, out)
-    task = plan.classifiers["task"]
-    for loss in imp.methods:
-        method = method_label(loss)
-        for ratio in imp.ratios:
-            for snr in imp.train_snr_db:
-                sets = [*model_overrides(ratio), f"link.channel={flow_yaml(imp.channel)}",
-                        "link.relays=0", "train.snr_db_range=null", f"link.snr_db={snr}",
-                        f"train.loss={flow_yaml(loss)}", f"task.checkpoint={task}"]
-                plan.runs.append(ImportanceRun(
-                    method, loss, ratio, float(snr), load_config(None, sets, base=to_dict(cfg)),
-                    out / "djscc" / method_slug(method) / f"{ratio_slug(ratio)}_snr{snr:g}"))
-    return plan
-
-
-def check_prerequisites(cfg: Config) -> None:
-    """Refuse early, in one line, what would fail later: missing data, multi-label data,
-    empty grids, duplicate methods, unknown loss terms or options, layers T lacks, channels,
-    ratios, codecs, and a bad independent-classifier config."""
-    imp = cfg.importance
-    if not imp.methods or not imp.ratios or not imp.train_snr_db or not imp.test_snr_db:
-        raise ConfigError("importance.methods, ratios, train_snr_db and test_snr_db must each "
-                          "list at least one value")
-    labels = [method_label(loss) for loss in imp.methods]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"importance.methods: two methods share a label ({', '.join(labels)}); "
-                          "each loss mapping must name a different set of terms")
-    for loss in imp.methods:
-        for name, (_, options) in term_weights(loss).items():
-            LOSSES.check_options(name, options, f"importance.methods: {name}", positional=2)
-    try:
-        for split in ("train", "val", "test"):
-            dataset = build_dataset(cfg.data, split)
-    except DataError as exc:
-        raise DataError(f"reproduce cannot start: {exc}") from None
-    if dataset.multi_label:
-        raise ConfigError(f"data.kind={cfg.data.kind} has multi-hot labels; the importance "
-                          "experiment scores single-label classification")
-    num_classes = num_classes_of(cfg.data)
-    network = create_classifier(cfg.task, num_classes, image_size=cfg.data.image_size)
-    modules = dict(network.net.named_modules())
-    unknown = [n for n in imp.layers + imp.multilayer_layers if n not in modules]
-    if unknown:
-        raise ConfigError(f"importance.layers: {cfg.task.model} has no layer {unknown[0]!r}; "
-                          f"choose from {', '.join(network.feature_layers())}")
-    create_classifier(independent_config(cfg).task, num_classes, image_size=cfg.data.image_size)
-    build_channel(imp.channel)
-    for ratio in imp.ratios:
-        djscc_for(ratio)
-    for codec in imp.separation:
-        codec_from_method(codec)
-
-
-# ---------------------------------------------------------------------------- scoring
 
 
 def semantic_distortion_suite(term: LossTerm, device: torch.device) -> DecodedSuite:
@@ -258,7 +114,7 @@ def djscc_rows(run: ImportanceRun, scoring: Scoring) -> list[dict[str, Any]]:
                                   scoring.suites(), dev, cfg.eval.seed,
                                   desc=f"eval {run.label} at {snr:g} dB")
         rows.append({**scoring.columns(metrics), "method": run.method,
-                     "loss": flow_yaml(run.loss), **channel.describe(),
+                     "loss": inline_yaml(run.loss), **channel.describe(),
                      **ratio_columns(model, run.ratio, cfg.data.image_size), "snr_db": snr,
                      "train_snr_db": run.snr_db, "seed": cfg.eval.seed,
                      "checkpoint": str(run.checkpoint)})
@@ -303,9 +159,6 @@ def mark_served(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-# --------------------------------------------------------------------------- pipeline
-
-
 def training_units(plan: ImportancePlan) -> list[Unit]:
     """T, the independent classifier and every DJSCC of ``plan`` as executor units (the
     DJSCCs need T: the importance losses use it)."""
@@ -348,33 +201,3 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
                 [], lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
                 ())
     return units, caches
-
-
-@EXPERIMENTS.register("importance")
-def reproduce_importance(cfg: Config, out: Path, dev: torch.device, started: float,
-                         executor: Executor | None = None) -> Path:
-    """The semantic-importance experiment (see the module docstring) with its trainings on
-    ``executor`` (default: local); returns ``out``."""
-    check_prerequisites(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "reproduce.yaml")
-    plan = make_plan(cfg, out)
-    imp = cfg.importance
-    log.info("importance %s -> %s on %s: %d DJSCC models (%s × R %s × train SNR %s dB), test "
-             "SNR %s dB, separation %s", cfg.name, out, dev, len(plan.runs),
-             ", ".join(method_label(m) for m in imp.methods), ",".join(imp.ratios),
-             ",".join(f"{s:g}" for s in imp.train_snr_db),
-             ",".join(f"{s:g}" for s in imp.test_snr_db), ",".join(imp.separation) or "none")
-
-    evaluations, caches = evaluation_units(plan, dev)
-    if run_units(training_units(plan) + evaluations, executor):
-        return out
-    rows = [row for cache in caches for row in read_results(cache)]
-    results = write_results(mark_served(rows), out / "results.csv", IMPORTANCE_COLUMNS)
-
-    log.info("[4/4] figures and report")
-    rows = read_results(results)
-    figures = draw_importance_figures(rows, out)
-    report = write_report(plan, rows, figures, dev, time.perf_counter() - started)
-    log.info("done: %s, %s", results, report)
-    return out

@@ -12,8 +12,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .lines import LINESTYLES, MARKERS, plt, save_figure
-from .semloss import ratio_label
+from ...plots.lines import LINESTYLES, MARKERS, plt, save_figure
+from ...plots.semloss import ratio_label
 
 CLASSIFIER_LABELS = {"task": "task network T (used in the losses)",
                      "indep": "independent classifier (never used in training)"}

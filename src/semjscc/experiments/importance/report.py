@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..data import build_dataset
-from ..files import write_text
-from ..losses import method_label
-from ..plots.importance import BASELINE, CLASSIFIER_LABELS, SEPARATION, djscc_methods, served_rows
-from ..plots.semloss import ratio_label
-from .pipeline import flow_yaml, time_and_device_lines
-from .report import _table
+from ...config import inline_yaml
+from ...data import build_dataset
+from ...files import write_text
+from ...losses import method_label
+from ...plots.semloss import ratio_label
+from ..report import markdown_table, time_and_device_lines
+from .figures import BASELINE, CLASSIFIER_LABELS, SEPARATION, djscc_methods, served_rows
 
 if TYPE_CHECKING:
-    from .importance import ImportancePlan
+    from .plan import ImportancePlan
 
 PAPER = ("the paper (abstract) claims up to 57.7 % better task performance than separate "
          "source-channel coding and up to 9.1 % better than DJSCC without semantics, at the "
@@ -138,11 +138,11 @@ def _setup(plan: ImportancePlan, rows: list[dict[str, Any]]) -> list[str]:
               f"{', '.join(f'`{s}`' for s in imp.independent)}, clean test accuracy "
               f"{_num(clean['indep'])}."),
              (f"* DJSCC: Bourtsoulatze et al. (2019), one model per method × R × train SNR; "
-              f"R {ratios}; {snrs} over `{flow_yaml(imp.channel)}`; {t.epochs} epochs, batch "
+              f"R {ratios}; {snrs} over `{inline_yaml(imp.channel)}`; {t.epochs} epochs, batch "
               f"{t.batch_size}, lr {t.lr:g} ({t.schedule}). Each test SNR is served by the "
               "model whose train SNR is nearest (ties: the lower)."),
              "* Methods (loss mappings; the label lists the terms):", ""]
-    lines += [f"  * `{method_label(loss)}`: `{flow_yaml(loss)}`" for loss in imp.methods]
+    lines += [f"  * `{method_label(loss)}`: `{inline_yaml(loss)}`" for loss in imp.methods]
     codecs = _codecs(rows)
     if codecs:
         lines += ["", (f"* Separation: {', '.join(codecs)} at the capacity budget "
@@ -163,7 +163,7 @@ def _accuracy_tables(rows: list[dict[str, Any]]) -> list[str]:
                   *[_num(at[m].get((cr, snr), {}).get(column)) for m in methods + codecs]]
                  for cr, snr in _settings(rows)]
         lines += [f"**Top-1 accuracy of the {label}**", "",
-                  _table(["R", "test SNR [dB]", *methods, *codecs], table), ""]
+                  markdown_table(["R", "test SNR [dB]", *methods, *codecs], table), ""]
     return lines
 
 
@@ -177,7 +177,7 @@ def _ablation(rows: list[dict[str, Any]]) -> list[str]:
         table.append([f"`{m}`", *[_num(v, 2 if c == "psnr" else 4 if c == "l_sem" else 3)
                                   for c, v in zip(cols, means)]])
     return ["## Ablation (means over every R × test SNR)", "",
-            _table(["method", "accuracy, T", "accuracy, independent", "PSNR [dB]", "SSIM",
+            markdown_table(["method", "accuracy, T", "accuracy, independent", "PSNR [dB]", "SSIM",
                     "L_sem (importance, T)"], table), "",
             ("L_sem is the `importance` term (channel weights at T's default layer) on the test "
              "set, whatever the method trained with."), ""]
@@ -200,7 +200,7 @@ def _gains(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
                           _gain_summary(over_sep)])
     if BASELINE not in djscc_methods(rows):
         return [], found
-    lines += [_table(["method", "classifier", "vs mse", "vs best separation codec"], table), ""]
+    lines += [markdown_table(["method", "classifier", "vs mse", "vs best separation codec"], table), ""]
     return lines, found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .lines import figure_of, save_figure
+from ...plots import figure_of, save_figure
 
 
 def quality_metrics(rows: list[dict[str, Any]]) -> list[str]:

@@ -9,12 +9,14 @@ from typing import Any
 
 import torch
 
-from .. import __version__
-from ..config import Config, load_config, to_dict
-from ..files import write_text
-from ..losses import method_label
-from ..models import create_model
-from ..models.complexity import num_parameters
+from ...config import Config, with_overrides
+from ...files import write_text
+from ...losses import method_label
+from ...models import create_model
+from ...models.complexity import num_parameters
+from ...version import __version__
+from ..report import markdown_table, num
+from .plan import Plan
 
 # The paper shows lower LPIPS for mse+dhd in its figures but gives no range; the range
 # below is stated only by a third-party summary page of the paper.
@@ -35,9 +37,6 @@ INDEPENDENT = [c for c, _, _ in JUDGE_METRICS if c.endswith(("_indep", "_xarch")
                or c in ("label_agreement", "accuracy")]
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
 
 def _pct(new: float | None, old: float | None) -> str:
     if new is None or old is None or old == 0:
@@ -48,11 +47,6 @@ def _pct(new: float | None, old: float | None) -> str:
 def _delta(new: float | None, old: float | None, digits: int = 2) -> str:
     return "–" if new is None or old is None else f"{new - old:+.{digits}f}"
 
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def filled(rows: list[dict[str, Any]], column: str) -> bool:
@@ -105,7 +99,7 @@ def df_section(rows: list[dict[str, Any]], method: str = "mse+dhd") -> str:
         row = [str(d["relays"]), f"{d['snr_db']:g}"]
         for metric in metrics:
             a, b = d.get(metric), m.get(metric)
-            row += [_num(b), _num(a), _delta(a, b) if metric == "psnr" else _pct(a, b)]
+            row += [num(b), num(a), _delta(a, b) if metric == "psnr" else _pct(a, b)]
         table.append(row)
     lines = []
     if has_lpips:
@@ -125,7 +119,7 @@ def df_section(rows: list[dict[str, Any]], method: str = "mse+dhd") -> str:
     for column, name in (("ms_ssim", "MS-SSIM"), ("hash_bit_agreement", "hash bit agreement"),
                          ("hash_cos", "hash cosine"), ("map", "retrieval mAP")):
         lines.append(_gain_line(pairs, column, name, method))
-    return "\n".join(filter(None, lines)) + "\n\n" + _table(header, table) + "\n"
+    return "\n".join(filter(None, lines)) + "\n\n" + markdown_table(header, table) + "\n"
 
 
 def trends_section(rows: list[dict[str, Any]]) -> str:
@@ -171,7 +165,7 @@ def judges_section(rows: list[dict[str, Any]], method: str = "mse+dhd") -> str:
             "a second DHD trained with another seed, a DHD with another backbone, and a "
             "classifier trained on clean images (its top-1 label agreement asks whether Ŝ keeps "
             "the class the classifier sees in S).\n\n"
-            + _table(["measure", "column", f"`{method}` higher", "mean change"], table)
+            + markdown_table(["measure", "column", f"`{method}` higher", "mean change"], table)
             + "\n\n" + verdict + "\n")
 
 
@@ -187,12 +181,12 @@ def ablation_section(rows: list[dict[str, Any]]) -> str:
     for r in sorted(per_hop, key=lambda x: (x["method"], x["relays"], -x["snr_db"])):
         shared = key.get((r["method"], r["relays"], r["snr_db"], True), {})
         table.append([r["method"], str(r["relays"]), f"{r['snr_db']:g}",
-                      _num(shared.get("psnr")), _num(r.get("psnr")),
-                      _num(shared.get("hash_bit_agreement")), _num(r.get("hash_bit_agreement"))])
+                      num(shared.get("psnr")), num(r.get("psnr")),
+                      num(shared.get("hash_bit_agreement")), num(r.get("hash_bit_agreement"))])
     return ("## Ablation: one pair per hop\n\nThe paper's §3.2 (\"a single encoder-decoder "
             "pair\", 89.2 MB) reads as one pair shared by every hop, our default; its §2.1 "
             "notation f_i, d_i reads as one pair per hop. Both, at the same relays and SNR:\n\n"
-            + _table(["method", "relays", "SNR [dB]", "PSNR shared", "PSNR per hop",
+            + markdown_table(["method", "relays", "SNR [dB]", "PSNR shared", "PSNR per hop",
                       "hash agr. shared", "hash agr. per hop"], table) + "\n")
 
 
@@ -209,8 +203,8 @@ def qf_section(rows: list[dict[str, Any]]) -> str:
     for r in qf:
         ref = df0.get((r["method"], r["snr_db"]), {})
         table.append([r["method"], f"{r['snr_db']:g}", str(r["n_q"]), f"{r['bits']:g}",
-                      f"{r['bpp']:.3g}"] + [_num(r.get(m)) for m in metrics]
-                     + [_num(ref.get("psnr"))])
+                      f"{r['bpp']:.3g}"] + [num(r.get(m)) for m in metrics]
+                     + [num(ref.get("psnr"))])
     lines = []
     for method, snr in sorted({(r["method"], r["snr_db"]) for r in qf},
                               key=lambda t: (t[0], -t[1])):
@@ -226,7 +220,7 @@ def qf_section(rows: list[dict[str, Any]]) -> str:
             f"{series[0]['hash_bit_agreement']:.3f} → {top['hash_bit_agreement']:.3f}"
             + (f"; unquantised r = 0: {ref:.2f} dB, {df0[(method, snr)]['hash_bit_agreement']:.3f}"
                if ref is not None else "") + ".")
-    return "\n".join(lines) + "\n\n" + _table(header, table) + "\n"
+    return "\n".join(lines) + "\n\n" + markdown_table(header, table) + "\n"
 
 
 def separation_section(rows: list[dict[str, Any]]) -> str:
@@ -235,14 +229,14 @@ def separation_section(rows: list[dict[str, Any]]) -> str:
         return "No separation baselines were run.\n"
     header = ["method", "SNR [dB]", "budget [bits]", "used [bpp]", "PSNR", "MS-SSIM", "note"]
     table = [[r["method"], f"{r['snr_db']:g}", str(r.get("budget_bits") or "–"),
-              _num(r.get("bpp")), _num(r.get("psnr")), _num(r.get("ms_ssim")),
+              num(r.get("bpp")), num(r.get("psnr")), num(r.get("ms_ssim")),
               str(r.get("note") or "")]
              for r in sorted(sep, key=lambda r: (r["method"], -r["snr_db"]))]
     return ("Each hop carries the image coded at k·log2(1 + SNR) bits (an ideal "
             "capacity-achieving channel code), decoded exactly at every relay, so the quality "
             "does not depend on the number of relays. Whole files (headers included) count "
             "against the budget; a codec that cannot reach the budget is listed as such.\n\n"
-            + _table(header, table) + "\n")
+            + markdown_table(header, table) + "\n")
 
 
 def differences(cfg: Config) -> list[str]:
@@ -271,7 +265,7 @@ def differences(cfg: Config) -> list[str]:
                      + "); the paper trains each from scratch.")
     epochs = f"{cfg.train.epochs}"
     if cfg.sweep.base_set:
-        base, tune = (load_config(None, sets, base=to_dict(cfg)).train.epochs
+        base, tune = (with_overrides(cfg, sets).train.epochs
                       for sets in (cfg.sweep.base_set, cfg.sweep.base_finetune_set))
         epochs = f"{base} (shared base) + {tune}"
     items.append(f"DF training at r = 0: {epochs} epochs ({cfg.train.schedule} schedule); "
@@ -302,7 +296,7 @@ def differences(cfg: Config) -> list[str]:
     return items
 
 
-def write_report(plan: Any, rows: list[dict[str, Any]], figures: list[Path],
+def write_report(plan: Plan, rows: list[dict[str, Any]], figures: list[Path],
                  dhd_result: dict[str, float], out: Path, seconds: float,
                  estimate: dict[str, float]) -> Path:
     cfg = plan.cfg

@@ -1,0 +1,38 @@
+"""The whole configuration of a run: one section per component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .data import DataConfig
+from .dhd import DHDConfig
+from .eo import EOConfig
+from .evaluation import EvalConfig
+from .importance import ImportanceConfig
+from .link import LinkConfig
+from .model import ModelConfig
+from .sweep import JudgeConfig, SweepConfig
+from .task import TaskConfig
+from .train import TrainConfig
+
+
+@dataclass
+class Config:
+    """Every section of a run; ``experiment`` names what ``semjscc reproduce`` runs (a
+    registered experiment: ``multihop-dhd``, the core paper; ``eo-semloss``, seed 001;
+    ``importance``, seed 002)."""
+
+    name: str = "experiment"
+    experiment: str = "multihop-dhd"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    link: LinkConfig = field(default_factory=LinkConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    dhd: DHDConfig = field(default_factory=DHDConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
+    eo: EOConfig = field(default_factory=EOConfig)
+    importance: ImportanceConfig = field(default_factory=ImportanceConfig)

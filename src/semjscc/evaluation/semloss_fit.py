@@ -1,0 +1,341 @@
+"""The one workflow of the unified semantic-loss model, shared by ``semjscc fit-semloss`` and
+the Earth-observation experiment: rows of a results table -> checked, normalised points per
+group × metric -> every family fitted, cross-validated and ranked -> ``fit.json`` (a model
+file for ``allocate``), ``fit.csv`` (measured vs fitted M per point and family) and figures
+(curves, residuals, semantic-loss contours of the chosen family, U3's MAPE vs terms); and the
+max-min allocation with a fitted model -> ``allocation.json`` and ``allocation.csv``.
+
+The families U1–U4 are our own designs (the paper's formula is unpublished).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..files import write_text
+from ..plots import filter_rows, save_figure
+from ..plots.semloss import (
+    curves_figure,
+    loss_contour_figure,
+    residuals_figure,
+    terms_figure,
+)
+from ..semloss import (
+    FAMILIES,
+    NOTE,
+    Allocation,
+    AllocationProblem,
+    GroupFit,
+    SemanticLossModel,
+    allocate,
+    check_points,
+    equal_baseline,
+    fit_document,
+    fit_metric,
+    group_label,
+    normalise,
+    points_needed,
+)
+from ..semloss.fit import MAX_TERMS
+from ..semloss.quality import PSNR_REF_DB, Normalisation
+
+TOO_FEW = ("error", "skip")
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What to fit and how.
+
+    ``group_by``: columns fitted separately; ``clean_columns``: per metric, the column whose
+    values give M_clean (default ``<metric>_clean`` where the rows have it); ``m_clean``: per
+    metric, M_clean on the M scale where there is no such column; ``m_min``: U1's floor held
+    fixed; ``too_few``: what a family with more free parameters than points does, ``error``
+    (stop) or ``skip`` (a note, the other families are fitted).
+    """
+
+    metrics: list[str]
+    families: list[str]
+    group_by: list[str] = field(default_factory=list)
+    cr_column: str = "realized_cr"
+    psnr_ref_db: float = PSNR_REF_DB
+    clean_columns: dict[str, str] = field(default_factory=dict)
+    m_clean: dict[str, float] = field(default_factory=dict)
+    m_min: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    starts: int = 20
+    max_terms: int = MAX_TERMS
+    too_few: str = "error"
+
+    def check(self, columns: list[str], source: str) -> None:
+        """One-line ConfigError for unknown families, missing columns or bad numbers."""
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown:
+            raise ConfigError(f"unknown model family {unknown[0]!r}; choose from "
+                              f"{', '.join(FAMILIES)}")
+        for what, needed in (("--group-by column {!r}", self.group_by),
+                             ("column {}", [self.cr_column, "snr_db", *self.metrics])):
+            missing = [c for c in needed if c not in columns]
+            if missing:
+                raise ConfigError(f"{what.format(missing[0])} is not in {source}; columns: "
+                                  f"{', '.join(columns)}")
+        if self.starts < 1 or self.max_terms < 1 or self.seed < 0:
+            raise ConfigError("starts and max_terms must be >= 1 and the seed >= 0; got "
+                              f"{self.starts}, {self.max_terms}, {self.seed}")
+        if self.too_few not in TOO_FEW:
+            raise ConfigError(f"too_few={self.too_few!r}: choose one of {', '.join(TOO_FEW)}")
+
+
+@dataclass(frozen=True)
+class Points:
+    """The points of one group × metric, checked and normalised to the quality M."""
+
+    group: dict[str, Any]
+    metric: str
+    cr: np.ndarray
+    snr: np.ndarray
+    quality: np.ndarray
+    norm: Normalisation
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_semloss` produced: the fit.json document, the fitted groups, the
+    points and the files written."""
+
+    document: dict[str, Any]
+    groups: list[GroupFit]
+    points: list[Points]
+    written: list[Path]
+
+    def model(self, **select: Any) -> SemanticLossModel:
+        """One fitted model (see :meth:`SemanticLossModel.from_document`)."""
+        return SemanticLossModel.from_document(self.document, "the fit", **select)
+
+
+def _lines(lines: list[int], limit: int = 8) -> str:
+    return ", ".join(map(str, lines[:limit])) + (" ..." if len(lines) > limit else "")
+
+
+def _number(cell: Any, fractions: bool) -> float | None:
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return float(cell)
+    try:
+        return float(Fraction(cell.replace(" ", ""))) if fractions and cell else None
+    except (ValueError, ZeroDivisionError, AttributeError):
+        return None
+
+
+def _numbers(pairs: list[tuple[int, dict[str, Any]]], column: str,
+             fractions: bool = False) -> np.ndarray:
+    """Column values as floats (``a/b`` strings too when ``fractions``); empty or text cells
+    are errors naming the CSV lines."""
+    values = [_number(r.get(column), fractions) for _, r in pairs]
+    bad = [line for (line, _), v in zip(pairs, values) if v is None]
+    if bad:
+        raise ConfigError(f"column {column} has empty or non-numeric cells at CSV lines "
+                          f"{_lines(bad)}; fill them in or remove those rows")
+    return np.array(values, float)
+
+
+def _families(options: FitOptions, metric: str, label: str, n: int, single: bool,
+              notes: list[str]) -> list[str]:
+    """The families ``n`` points can identify; the others raise or are noted."""
+    kept = []
+    for f in options.families:
+        fixed = {"M_min": options.m_min[metric]} if f == "U1" and metric in options.m_min \
+            else None
+        need = points_needed(f, 1, single, fixed)
+        if n >= need:
+            kept.append(f)
+            continue
+        problem = (f"{f} needs at least {need} points (its free parameters"
+                   f"{' with a single R' if single else ''}); got {n}")
+        if options.too_few == "error":
+            raise ConfigError(f"{metric} ({label}): {problem}")
+        notes.append(f"{metric}: {problem}; not fitted")
+    return kept
+
+
+def _metric_points(options: FitOptions, group: dict[str, Any],
+                   members: list[tuple[int, dict[str, Any]]], metric: str,
+                   notes: list[str]) -> Points | None:
+    """The checked points of one metric in one group (``members``: CSV line, row); rows with
+    an empty metric cell are dropped with a note; None when none is left."""
+    kept = [(line, r) for line, r in members if r.get(metric) is not None]
+    dropped = [line for line, r in members if r.get(metric) is None]
+    if not kept:
+        notes.append(f"{metric}: no values; not fitted")
+        return None
+    if dropped:
+        notes.append(f"{metric}: dropped {len(dropped)} rows with an empty cell (CSV lines "
+                     f"{_lines(dropped)})")
+    cr, snr, values = check_points(_numbers(kept, options.cr_column, fractions=True),
+                                   _numbers(kept, "snr_db"), _numbers(kept, metric),
+                                   [line for line, _ in kept], "CSV lines",
+                                   (options.cr_column, "snr_db", metric))
+    column = options.clean_columns.get(metric, f"{metric}_clean")
+    clean = [r.get(column) for _, r in kept]
+    quality, norm = normalise(metric, values, psnr_ref_db=options.psnr_ref_db,
+                              m_clean=options.m_clean.get(metric),
+                              clean_values=[c for c in clean if _number(c, False) is not None])
+    if np.unique(np.round(cr, 9)).size == 1:
+        notes.append(f"{metric}: a single R = {cr[0]:.6g}; fitted against SNR alone, "
+                     "leave-one-R-out skipped")
+    return Points(group, metric, cr, snr, quality, norm)
+
+
+def fit_points(rows: list[dict[str, Any]], options: FitOptions, where: dict[str, Any],
+               source: str) -> tuple[list[Points], dict[str, GroupFit]]:
+    """The points of every group × metric of ``rows`` matching ``where``, and every group
+    (by label) with its notes (its metrics still empty)."""
+    if not rows:
+        raise ConfigError(f"{source} has no data rows; give a table with a header and rows")
+    options.check(list(rows[0]), source)
+    line_of = {id(r): i + 2 for i, r in enumerate(rows)}
+    rows = filter_rows(rows, where)
+    if not rows:
+        raise ConfigError(f"no rows of {source} match --where "
+                          f"{' '.join(f'{k}={v}' for k, v in where.items())}; choose values "
+                          "the table holds")
+    members_of: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for r in rows:
+        members_of.setdefault(tuple(str(r.get(c)) for c in options.group_by), []).append(
+            (line_of[id(r)], r))
+    points, groups = [], {}
+    for members in members_of.values():
+        group = GroupFit({c: members[0][1].get(c) for c in options.group_by}, {}, [])
+        groups[group_label(group.group)] = group
+        for metric in options.metrics:
+            p = _metric_points(options, group.group, members, metric, group.notes)
+            if p is not None:
+                points.append(p)
+    return points, groups
+
+
+def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path,
+                where: dict[str, Any] | None = None, source: str = "results.csv") -> FitResult:
+    """Fit every metric × family of ``options`` per group of the ``rows`` matching ``where``
+    and write fit.json, fit.csv and the figures into ``out``. Everything is checked before
+    anything is fitted or written."""
+    where = dict(where or {})
+    points, groups = fit_points(rows, options, where, source)
+    fitted = []
+    for p in points:
+        group = groups[group_label(p.group)]
+        single = np.unique(np.round(p.cr, 9)).size == 1
+        families = _families(options, p.metric, group_label(p.group), p.quality.size, single,
+                             group.notes)
+        fitted.append((p, group, families))
+    for p, group, families in fitted:
+        if families:
+            group.metrics[p.metric] = (p.norm, fit_metric(
+                p.cr, p.snr, p.quality, families, m_min=options.m_min.get(p.metric),
+                starts=options.starts, seed=options.seed, max_terms=options.max_terms))
+    document = fit_document(list(groups.values()), {
+        "results": source, "where": where, **asdict(options),
+        "scale": "fit.csv and the diagnostics use the normalised quality M"})
+    written = write_fit(Path(out), document, points, list(groups.values()))
+    return FitResult(document, list(groups.values()), points, written)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    """A small CSV (header, then rows) written whole or not at all."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_text(path, buffer.getvalue())
+
+
+def _file(kind: str, group: dict[str, Any], metric: str = "") -> str:
+    """``curves_channel-awgn_psnr.png``: kind, group (``col-value``) and metric."""
+    stem = "_".join(re.sub(r"[^A-Za-z0-9.]+", "-", f"{k}-{v}") for k, v in group.items())
+    return "_".join(p for p in (kind, stem, metric) if p) + ".png"
+
+
+def write_fit(out: Path, document: dict[str, Any], points: list[Points],
+              groups: list[GroupFit]) -> list[Path]:
+    """fit.json, fit.csv (measured vs fitted M per point and family) and the figures;
+    returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_text(out / "fit.json", json.dumps(document, indent=1) + "\n")]
+    fitted = {(group_label(g.group), m): mf for g in groups for m, (_, mf) in g.metrics.items()}
+    columns = document["options"]["group_by"]
+    table, terms = [], {}
+    for p in points:
+        label = group_label(p.group)
+        mf = fitted.get((label, p.metric))
+        if mf is None:
+            continue
+        for family, a in mf.assessments.items():
+            table += [[*(p.group[c] for c in columns), p.metric, family, f"{r:.6g}",
+                       f"{s:.6g}", f"{m:.6g}", f"{q:.6g}", f"{m - q:.6g}"]
+                      for r, s, m, q in zip(p.cr, p.snr, p.quality, a.fit.predict(p.cr, p.snr))]
+        title = f"{p.metric} ({label}), {p.norm.rule}"
+        model = SemanticLossModel(mf.assessments[mf.chosen].fit, p.metric, p.norm.m_clean,
+                                  p.norm.to_dict(), p.group)
+        written += [
+            save_figure(curves_figure(p.cr, p.snr, p.quality, mf.assessments, p.metric,
+                                      mf.chosen, title), out / _file("curves", p.group, p.metric)),
+            save_figure(residuals_figure(p.cr, p.snr, p.quality, mf.assessments, p.metric, title),
+                        out / _file("residuals", p.group, p.metric)),
+            save_figure(loss_contour_figure(model, p.cr, p.snr,
+                                            f"{mf.chosen} semantic loss of {title}"),
+                        out / _file("loss", p.group, p.metric))]
+        if "U3" in mf.assessments:
+            terms.setdefault(label, {})[p.metric] = mf.assessments["U3"].terms_curve or []
+    written.insert(1, write_csv(out / "fit.csv", [*columns, "metric", "family", "cr", "snr_db",
+                                                  "measured", "predicted", "residual"], table))
+    written += [save_figure(terms_figure(terms[group_label(g.group)],
+                                         f"U3: MAPE vs number of terms ({group_label(g.group)})"),
+                            out / _file("u3_terms", g.group))
+                for g in groups if group_label(g.group) in terms]
+    return written
+
+
+def _cell(x: Any, fmt: str = "{:.3f}") -> str:
+    return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else fmt.format(x)
+
+
+def ranking_table(groups: list[GroupFit]) -> str:
+    """Plain-text ranking of every fitted family per group × metric (MAPE, CV MAPEs)."""
+    head = (f"{'metric':<14}{'family':<8}{'n':>5}{'MAPE %':>9}{'CV-SNR %':>10}{'CV-R %':>9}"
+            f"{'CV %':>9}")
+    out = []
+    for g in groups:
+        out += [f"{group_label(g.group)}:", head]
+        for metric, (_, mf) in g.metrics.items():
+            for f in mf.ranking:
+                a = mf.assessments[f]
+                cv = [a.cv[s].get("mape") for s in ("leave_one_snr_out", "leave_one_cr_out")]
+                out.append(f"{metric:<14}{f + ('*' if f == mf.chosen else ''):<8}"
+                           f"{a.fit.n_points:>5}{_cell(a.train['mape']):>9}{_cell(cv[0]):>10}"
+                           f"{_cell(cv[1]):>9}{_cell(a.cv_mape):>9}")
+    return "\n".join(out + ["* chosen: lowest combined CV MAPE. " + NOTE])
+
+
+def run_allocation(model: SemanticLossModel, problem: AllocationProblem, users: str,
+                   out: Path | None = None) -> tuple[list[Allocation], dict[str, Any]]:
+    """The max-min allocation of ``problem`` with ``model`` and the equal-power, equal-R
+    baseline, and their document (``users`` names where the users came from), also written
+    to ``out``/allocation.json and allocation.csv when ``out`` is given."""
+    allocations = [allocate(model, problem), equal_baseline(model, problem)]
+    doc = {"note": NOTE, "model": model.to_dict(), "users": users, "problem": asdict(problem),
+           "gain_over_equal": allocations[0].min_weighted - allocations[1].min_weighted,
+           "allocations": [a.to_dict() for a in allocations]}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "allocation.json", json.dumps(doc, indent=1) + "\n")
+        write_csv(out / "allocation.csv", ["scheme", *asdict(allocations[0].users[0])],
+                  [[a.scheme, *asdict(u).values()] for a in allocations for u in a.users])
+    return allocations, doc

@@ -1,0 +1,172 @@
+"""The plan of the Earth-observation study (``experiment: eo-semloss``): one DJSCC per
+channel × R (× SNR), the conditions (channel, R, SNR) each evaluated and each with a matched
+classifier, the results schema, and the checks made before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...baselines import codec_from_method
+from ...channels import build_channel
+from ...config import Config, ConfigError, derive
+from ...data import build_dataset, num_classes_of
+from ...data.errors import DataError
+from ...models import create_classifier
+from ...semloss import FAMILIES, AllocationProblem
+from ..djscc import djscc_for, djscc_model, ratio_slug
+from ..units import TrainingRun
+
+PROTOCOLS = ("mismatched", "matched")
+TASK_SCORES = ("accuracy", "precision_w", "recall_w", "f1_w")
+RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
+# The EO results schema: every results.csv has these columns in this order (empty cells: not
+# applicable or not available), then any extra columns, sorted.
+EO_COLUMNS = [
+    "method", "channel", "equalization", "k_factor", "requested_cr", "realized_cr", "k",
+    "snr_db", "train_snr_db", *RECONSTRUCTION,
+    *[f"{s}_{p}" for p in PROTOCOLS for s in TASK_SCORES], *[f"{s}_clean" for s in TASK_SCORES],
+    "n_images", "n_unreachable", "budget_bits", "used_bits", "seed", "checkpoint",
+    "classifier_mismatched", "classifier_matched", "note",
+]
+SEPARATION_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
+                   "for the task (expected accuracy 1/C) and left out of the reconstruction "
+                   "metrics; the matched columns repeat the clean classifier (nothing to "
+                   "fine-tune on per condition)")
+
+
+@dataclass(frozen=True)
+class DJSCCRun(TrainingRun):
+    """One DJSCC of the sweep: a channel (``channel``: its label) × requested ratio, trained
+    at ``snr_db`` or, when that is None, SNR-adaptively over ``cfg.train.snr_db_range``;
+    evaluated at ``eval_snrs``."""
+
+    channel: str
+    ratio: str
+    snr_db: float | None
+    eval_snrs: tuple[float, ...]
+    cfg: Config
+    dir: Path
+
+    @property
+    def train_snr(self) -> str:
+        """``"4"``, or ``"-8..12"`` for an SNR-adaptive model (U[lo, hi] dB)."""
+        if self.snr_db is None:
+            lo, hi = self.cfg.train.snr_db_range
+            return f"{lo:g}..{hi:g}"
+        return f"{self.snr_db:g}"
+
+    @property
+    def label(self) -> str:
+        snr = "SNR-adaptive" if self.snr_db is None else f"{self.snr_db:g} dB"
+        return f"{self.channel}, R = {self.ratio}, {snr}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One evaluated setting: a DJSCC run at one SNR."""
+
+    run: DJSCCRun
+    snr_db: float
+
+    @property
+    def name(self) -> str:
+        """``<channel label>/cr<a>_<b>_snr<s>``."""
+        return f"{self.run.channel}/{ratio_slug(self.run.ratio)}_snr{self.snr_db:g}"
+
+
+@dataclass
+class EOPlan:
+    cfg: Config
+    out: Path
+    runs: list[DJSCCRun] = field(default_factory=list)
+
+    @property
+    def task_dir(self) -> Path:
+        return self.out / "task"
+
+    @property
+    def task_checkpoint(self) -> Path:
+        return self.task_dir / "best.pt"
+
+    @property
+    def conditions(self) -> list[Condition]:
+        return [Condition(run, s) for run in self.runs for s in run.eval_snrs]
+
+    def matched_dir(self, cond: Condition) -> Path:
+        return self.out / "matched" / cond.name
+
+    def matched_cfg(self) -> Config:
+        """The config of the matched fine-tunes: the clean classifier as starting point."""
+        return derive(self.cfg, task={"checkpoint": str(self.task_checkpoint)})
+
+
+def build_plan(cfg: Config, out: Path) -> EOPlan:
+    """Every DJSCC run of the sweep with its derived configuration (``model.name`` forced to
+    the Bourtsoulatze DJSCC, one hop, the run's channel, ratio and SNR or SNR range)."""
+    eo = cfg.eo
+    lo, hi = eo.snr_adaptive_range or [min(eo.snr_db), max(eo.snr_db)]
+    plan = EOPlan(cfg, out)
+    for spec in eo.channels:
+        label = build_channel(spec).label
+        for ratio in eo.ratios:
+            snrs: list[float | None] = [None] if eo.snr_adaptive else list(eo.snr_db)
+            for snr in snrs:
+                if snr is None:
+                    name, evals = ratio_slug(ratio), tuple(eo.snr_db)
+                else:
+                    name, evals = f"{ratio_slug(ratio)}_snr{snr:g}", (snr,)
+                run_cfg = derive(
+                    cfg, model=djscc_model(ratio),
+                    link={"channel": spec, "relays": 0,
+                          "snr_db": (lo + hi) / 2 if snr is None else snr},
+                    train={"snr_db_range": [lo, hi] if snr is None else None})
+                plan.runs.append(DJSCCRun(label, ratio, snr, evals, run_cfg,
+                                          out / "djscc" / label / name))
+    return plan
+
+
+def metric_columns(cfg: Config) -> list[str]:
+    """The metric columns a sweep fills: reconstruction, and task scores per protocol."""
+    return [*RECONSTRUCTION, *[f"{s}_{p}" for p in cfg.eo.protocols for s in TASK_SCORES]]
+
+
+def check_prerequisites(cfg: Config) -> None:
+    """Refuse early, in one line, what would fail later: missing data, missing ImageNet
+    weights of the classifier, multi-label data, unknown channels, ratios, protocols, codecs,
+    fit metrics or families, and a malformed ``eo.users``."""
+    eo = cfg.eo
+    if not eo.ratios or not eo.snr_db or not eo.channels:
+        raise ConfigError("eo.channels, eo.ratios and eo.snr_db must each list at least one "
+                          "value")
+    try:
+        for split in ("train", "val", "test"):
+            dataset = build_dataset(cfg.data, split)
+    except DataError as exc:
+        raise DataError(f"reproduce cannot start: {exc}") from None
+    if dataset.multi_label:
+        raise ConfigError(f"data.kind={cfg.data.kind} has multi-hot labels; the EO experiment "
+                          "scores single-label classification (eurosat, synthetic-eo)")
+    if cfg.task.pretrained.lower() != "none":
+        create_classifier(cfg.task, num_classes_of(cfg.data), image_size=cfg.data.image_size)
+    for spec in eo.channels:
+        build_channel(spec)
+    for ratio in eo.ratios:
+        djscc_for(ratio)
+    unknown = [p for p in eo.protocols if p not in PROTOCOLS]
+    if unknown:
+        raise ConfigError(f"eo.protocols: unknown protocol {unknown[0]!r}; choose from "
+                          f"{', '.join(PROTOCOLS)}")
+    for codec in eo.separation:
+        codec_from_method(codec)
+    metrics = metric_columns(cfg)
+    bad = [m for m in eo.fit_metrics if m not in metrics]
+    if bad:
+        raise ConfigError(f"eo.fit_metrics: {bad[0]!r} is not a metric of this sweep; choose "
+                          f"from {', '.join(metrics)}")
+    bad = [f for f in eo.fit_families if f not in FAMILIES]
+    if bad:
+        raise ConfigError(f"eo.fit_families: unknown family {bad[0]!r}; choose from "
+                          f"{', '.join(FAMILIES)}")
+    if eo.users:
+        AllocationProblem.from_dict(eo.users, "eo.users")

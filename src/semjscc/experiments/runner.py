@@ -1,0 +1,119 @@
+"""One protocol for every experiment, one runner for all of them.
+
+An :class:`Experiment` declares what is particular to a study: what it checks before any
+work, its plan, its units of work (trainings, evaluations, each resumable), how its rows are
+assembled and what it renders. :func:`run_experiment` does the rest, the same way for
+every registered experiment::
+
+    check  ->  OUT/reproduce.yaml  ->  plan  ->  units on the executor (local, Ray, --shard)
+           ->  OUT/results.csv (the experiment's schema)  ->  figures and OUT/report.md
+
+Re-running finishes what is missing and skips what is done; a sharded run stops after its
+units, and an un-sharded run assembles the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from ..config import Config, ConfigError, config_differences, load_config, save_config, to_dict
+from ..device import resolve_device
+from ..evaluation.results import read_results, write_results
+from ..registry import EXPERIMENTS
+from .executor import Executor, Unit, run_units
+from .report import fmt_duration
+
+log = logging.getLogger("semjscc.reproduce")
+
+RECORD = "reproduce.yaml"  # the resolved config of a reproduction, in its output folder
+
+
+class Experiment(ABC):
+    """A registered study (``EXPERIMENTS``, keyed by ``cfg.experiment``).
+
+    Args:
+        cfg: the resolved, validated config.
+        out: the output folder.
+        device: where its trainings and evaluations run.
+    """
+
+    columns: ClassVar[list[str]]  # the results.csv schema: these first, extras after, sorted
+
+    def __init__(self, cfg: Config, out: Path, device: torch.device) -> None:
+        self.cfg, self.out, self.device = cfg, out, device
+
+    @abstractmethod
+    def check(self) -> None:
+        """Refuse early, in one line, what would fail later (nothing is written yet)."""
+
+    def prepare(self) -> None:
+        """Files written once the config is recorded (default: none)."""
+
+    @abstractmethod
+    def make_plan(self) -> None:
+        """Build ``self.plan``: every training and evaluation with its derived config."""
+
+    @abstractmethod
+    def summary(self) -> str:
+        """One line saying what the plan holds (logged when the run starts)."""
+
+    @abstractmethod
+    def units(self) -> list[Unit]:
+        """Every unit of work, in dependency order."""
+
+    @abstractmethod
+    def rows(self) -> list[dict[str, Any]]:
+        """The result rows, once every unit is done (from the units' caches)."""
+
+    @abstractmethod
+    def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
+        """Figures, analyses and ``report.md`` from the rows read back from results.csv;
+        returns the files worth naming in the log."""
+
+
+def run_experiment(cfg: Config, out: Path, device: torch.device,
+                   executor: Executor | None = None, started: float | None = None) -> Path:
+    """Run (or finish) ``cfg.experiment`` into ``out`` on ``executor`` (default: local)."""
+    started = time.perf_counter() if started is None else started
+    experiment: Experiment = EXPERIMENTS.get(cfg.experiment)(cfg, out, device)
+    experiment.check()
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / RECORD)
+    experiment.prepare()
+    experiment.make_plan()
+    log.info("%s %s -> %s on %s: %s", cfg.experiment, cfg.name, out, device,
+             experiment.summary())
+    if run_units(experiment.units(), executor):
+        return out
+    results = write_results(experiment.rows(), out / "results.csv", experiment.columns)
+    log.info("figures and report")
+    written = experiment.render(read_results(results), time.perf_counter() - started)
+    log.info("done in %s: %s, %s", fmt_duration(time.perf_counter() - started), results,
+             ", ".join(str(p) for p in written))
+    return out
+
+
+def reproduce(spec: str | Path, out: str | Path, overrides: list[str] | None = None,
+              device: str | None = None, executor: Executor | None = None) -> Path:
+    """Run (or finish) the experiment of preset or config file ``spec`` into ``out``, with
+    ``--set``-style ``overrides``; ``device`` overrides ``train.device``. A folder that holds
+    a reproduction with other settings is refused (results would mix)."""
+    started = time.perf_counter()
+    out = Path(out)
+    cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))
+    EXPERIMENTS.get(cfg.experiment)  # an unknown experiment fails before anything else
+    recorded = out / RECORD
+    if recorded.exists():
+        previous = to_dict(load_config(recorded))
+        diff = [k for k in config_differences(previous, to_dict(cfg)) if k != "train.device"]
+        if diff:
+            raise ConfigError(f"{out} holds a reproduction with other settings "
+                              f"({', '.join(diff[:5])}); use a new --out (or the same "
+                              "settings) so results are not mixed")
+    return run_experiment(cfg, out, resolve_device(cfg.train.device), executor, started)
