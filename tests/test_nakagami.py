@@ -116,3 +116,23 @@ def test_registry_config_label_and_describe() -> None:
         build_channel({"name": "nakagami", "k_factor": 3})
     with pytest.raises(ConfigError, match="equalization='perfect'"):
         build_channel({"name": "nakagami", "equalization": "perfect"})
+
+
+def test_an_experiment_runs_over_nakagami_with_its_parameter_in_the_results(tmp_path) -> None:
+    """The EO study over Nakagami m = 2 and Rician: rows carry ``nakagami_m`` (empty for
+    Rician), run folders and the fit groups tell the channels apart."""
+    from test_eo import _args
+
+    from semjscc.cli import main
+    from semjscc.evaluation.results import read_results
+
+    out = tmp_path / "out"
+    channels = ("eo.channels=[{name: nakagami, m: 2}, "
+                "{name: rician, k_factor: 100, equalization: zf}]")
+    assert main(_args(out, [channels, "eo.separation=[]", "eo.protocols=[mismatched]",
+                           "eo.fit_metrics=[accuracy_mismatched]"])) == 0
+    rows = [r for r in read_results(out / "results.csv") if r["method"] == "djscc"]
+    assert sorted((r["channel"], r["nakagami_m"], r["k_factor"], r["snr_db"]) for r in rows) == [
+        ("nakagami", 2.0, None, 0), ("nakagami", 2.0, None, 10),
+        ("rician", None, 100.0, 0), ("rician", None, 100.0, 10)]
+    assert sorted(p.name for p in (out / "djscc").iterdir()) == ["nakagami_m2_zf", "rician_k100_zf"]

@@ -2,7 +2,7 @@
 :data:`semjscc.registry.CHANNELS` (one file per channel)."""
 
 from .awgn import AWGN, awgn
-from .base import EQUALIZATIONS, Channel, ChannelOutput, build_channel
+from .base import EQUALIZATIONS, Channel, ChannelOutput, build_channel, channel_param_columns
 from .fading import FadingChannel, Rayleigh, Rician, apply_fading, rayleigh, rician, sample_gains
 from .functional import (
     complex_to_real,
@@ -29,6 +29,7 @@ __all__ = [
     "apply_fading",
     "awgn",
     "build_channel",
+    "channel_param_columns",
     "complex_to_real",
     "db_to_lin",
     "lin_to_db",

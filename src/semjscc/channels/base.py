@@ -86,3 +86,13 @@ def build_channel(spec: dict[str, Any] | None) -> Channel:
     name = spec.pop("name", "awgn")
     CHANNELS.check_options(name, spec, "link.channel")
     return CHANNELS.get(name)(**spec)
+
+
+def channel_param_columns() -> dict[str, str]:
+    """The parameter columns of every registered channel, each with its label prefix (e.g.
+    ``{"k_factor": "k", "nakagami_m": "m"}``), in registration order of the channels."""
+    columns: dict[str, str] = {}
+    for name in CHANNELS.names():
+        factory = CHANNELS.get(name)
+        columns.update(getattr(factory, "param_columns", {}))
+    return columns

@@ -6,6 +6,9 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 import numpy as np
+from torch.utils.data import Dataset
+
+from .splits import canonical_split
 
 CACHE_BYTES = 1 << 30  # splits up to this size keep their rendered pixels in memory
 T = TypeVar("T")
@@ -49,3 +52,22 @@ class RenderCache:
             self._images[index] = self.render(index)
             self._done[index] = True
         return self._images[index]
+
+
+class RenderedSplit(Dataset):
+    """Base of the synthetic kinds: ``num_images`` square ``image_size`` px images of one
+    split, each a pure function of (``seed``, split, index)."""
+
+    def __init__(self, num_images: int, image_size: int, split: str, seed: int) -> None:
+        self.num_images = int(num_images)
+        self.image_size = int(image_size)
+        self.split = canonical_split(split)
+        self.seed = int(seed)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(S, S, 3) of one image."""
+        return (self.image_size, self.image_size, 3)
+
+    def __len__(self) -> int:
+        return self.num_images

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from .cache import RenderCache, shared
+from .cache import RenderCache, RenderedSplit, shared
 from .errors import DataError, check_num_classes
 from .scene import Scene, render_scene, sample_scene
 from .shapes import CLASS_NAMES
@@ -32,7 +31,7 @@ def scene_for(seed: int, split: str, index: int) -> Scene:
 
 
 @DATASETS.register("synthetic")
-class SyntheticShapes(Dataset):
+class SyntheticShapes(RenderedSplit):
     """``num_images`` rendered scenes; items are ``{"image": (3, S, S) float32 in [0, 1],
     "label": (10,) multi-hot float32 (at least one 1), "index": int}``. Rendered images are
     kept in memory, shared by every object of the same split in the process
@@ -45,11 +44,8 @@ class SyntheticShapes(Dataset):
     def __init__(
         self, num_images: int, image_size: int = 32, split: str = "train", seed: int = 0
     ) -> None:
-        self.num_images = int(num_images)
-        self.image_size = int(image_size)
-        self.split = canonical_split(split)
-        self.seed = int(seed)
-        shape = (self.image_size, self.image_size, 3)
+        super().__init__(num_images, image_size, split, seed)
+        shape = self.shape
         self._cache, self._labels = shared(
             ("shapes", self.seed, self.split, self.image_size, self.num_images),
             self.num_images * int(np.prod(shape)) * 4,
@@ -61,9 +57,6 @@ class SyntheticShapes(Dataset):
         scene = scene_for(self.seed, self.split, index)
         self._labels[index] = scene.labels(self.num_classes)
         return render_scene(scene, self.image_size)
-
-    def __len__(self) -> int:
-        return self.num_images
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not 0 <= index < self.num_images:

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..registry import DATASETS
-from .cache import RenderCache, shared
+from .cache import RenderCache, RenderedSplit, shared
 from .errors import DataError, check_num_classes
 from .eurosat import CLASS_NAMES
 from .landcover import render_patch
@@ -34,7 +33,7 @@ def patch_for(seed: int, split: str, index: int, size: int) -> np.ndarray:
 
 
 @DATASETS.register("synthetic-eo")
-class SyntheticEO(Dataset):
+class SyntheticEO(RenderedSplit):
     """``num_images`` rendered land-cover patches, classes balanced (class = index % 10).
 
     Items are ``{"image": (3, S, S) float32 in [0, 1] (multiples of 1/255), "label": (10,)
@@ -50,20 +49,14 @@ class SyntheticEO(Dataset):
     def __init__(
         self, num_images: int, image_size: int = 64, split: str = "train", seed: int = 0
     ) -> None:
-        self.num_images = int(num_images)
-        self.image_size = int(image_size)
-        self.split = canonical_split(split)
-        self.seed = int(seed)
-        shape = (self.image_size, self.image_size, 3)
+        super().__init__(num_images, image_size, split, seed)
+        shape = self.shape
         seed, name, size = self.seed, self.split, self.image_size
         self._cache = shared(
             ("synthetic-eo", seed, name, size, self.num_images),
             self.num_images * int(np.prod(shape)),
             lambda: RenderCache(self.num_images, shape, np.uint8,
                                 lambda index: patch_for(seed, name, index, size)))
-
-    def __len__(self) -> int:
-        return self.num_images
 
     def pixels(self, index: int) -> np.ndarray:
         """The (S, S, 3) uint8 image ``index``, from the cache when rendered before."""

@@ -159,6 +159,37 @@ def setting_columns(model: JSCCModel, cfg: Config, channel: Channel,
             "train_snr_db": "/".join(f"{s:g}" for s in cfg.link.hop_snrs_db())}
 
 
+@dataclass
+class CheckpointEvaluation:
+    """What evaluating a DeepJSCC checkpoint needs: the model and its config (with
+    ``overrides``), its channel, the evaluation split's loader (``eval.split``, fixed order),
+    the noise seed (``eval.seed`` unless given) and the hash judges (``judges``, else the
+    DHD of :func:`default_dhd`, else none)."""
+
+    model: JSCCModel
+    cfg: Config
+    device: torch.device
+    channel: Channel
+    loader: Iterable[dict[str, Any]]
+    seed: int
+    judges: list[Judge]
+
+    @classmethod
+    def open(cls, path: str | Path, overrides: list[str] | None, device: str,
+             seed: int | None, batch_size: int | None, dhd: str | Path | None,
+             judges: list[Judge] | None) -> CheckpointEvaluation:
+        dev = resolve_device(device)
+        model, cfg = load(path, overrides, dev, kind="deepjscc")
+        seed = cfg.eval.seed if seed is None else seed
+        loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
+                             batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
+                             num_workers=cfg.data.num_workers)
+        if judges is None:
+            dhd_path = default_dhd(cfg, dhd)
+            judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
+        return cls(model, cfg, dev, build_channel(cfg.link.channel), loader, seed, judges)
+
+
 def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
                            relays: list[int] | None = None, overrides: list[str] | None = None,
                            batch_size: int | None = None, device: str = "auto",
@@ -171,18 +202,11 @@ def evaluate_df_checkpoint(path: str | Path, snr_db: list[float] | None = None,
     ``eval.split``/``eval.seed``. Hash columns are added when a DHD is known (``dhd``, see
     :func:`default_dhd`) or ``judges`` are given.
     """
-    dev = resolve_device(device)
-    model, cfg = load(path, overrides, dev, kind="deepjscc")
-    channel = build_channel(cfg.link.channel)
+    s = CheckpointEvaluation.open(path, overrides, device, seed, batch_size, dhd, judges)
+    model, cfg, dev, seed = s.model, s.cfg, s.device, s.seed
+    channel, loader, judges = s.channel, s.loader, s.judges
     relays = relays or cfg.eval.relays or [cfg.link.relays]
     snrs: list[float | None] = list(snr_db or cfg.eval.snr_db) or [None]
-    seed = cfg.eval.seed if seed is None else seed
-    loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
-                         batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
-                         num_workers=cfg.data.num_workers)
-    dhd_path = default_dhd(cfg, dhd)
-    if judges is None:
-        judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
     rows = []
     for r in relays:
         for snr in snrs:

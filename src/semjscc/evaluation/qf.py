@@ -25,11 +25,10 @@ from ..device import resolve_device
 from ..losses import method_label
 from ..models import JSCCModel, QuantizeForward, channel_output, load, pad_to_multiple
 from ..progress import progress
-from ..semantics import HashJudge
+from ..semantics import Judge
 from .evaluate import (
-    default_dhd,
+    CheckpointEvaluation,
     evaluate_system,
-    hash_judge,
     image_suite,
     judge_suites,
     setting_columns,
@@ -140,21 +139,14 @@ def evaluate_qf_checkpoint(checkpoint: str | Path, codebooks: str | Path,
                            relays: list[int] | None = None, every_relay: bool = False,
                            overrides: list[str] | None = None, device: str = "auto",
                            seed: int | None = None, dhd: str | Path | None = None,
-                           judges: list[HashJudge] | None = None,
+                           judges: list[Judge] | None = None,
                            snr_db: list[float] | None = None,
                            batch_size: int | None = None) -> list[dict[str, Any]]:
     """Result rows (``protocol=qf``, or ``qf-every-relay``) for every codebook of the model,
     at each SNR of ``snr_db`` (default: the SNR each codebook was fitted at)."""
-    dev = resolve_device(device)
-    model, cfg = load(checkpoint, overrides, dev, kind="deepjscc")
-    channel = build_channel(cfg.link.channel)
-    seed = cfg.eval.seed if seed is None else seed
-    loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
-                         batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
-                         num_workers=cfg.data.num_workers)
-    dhd_path = default_dhd(cfg, dhd)
-    if judges is None:
-        judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
+    s = CheckpointEvaluation.open(checkpoint, overrides, device, seed, batch_size, dhd, judges)
+    model, cfg, dev, seed = s.model, s.cfg, s.device, s.seed
+    channel, loader, judges = s.channel, s.loader, s.judges
     rows = []
     for book in load_codebooks(codebooks, checkpoint):
         for r in relays or [1]:

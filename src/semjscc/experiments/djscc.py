@@ -4,10 +4,14 @@ row and the evaluation split."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..config import Config, ModelConfig, parse_ratio
 from ..data import build_dataset, make_loader
+from ..data.errors import DataError
+from ..errors import ConfigError
 from ..models import JSCCModel, create_model
 
 DJSCC_MODEL = "bourtsoulatze2019-djscc"
@@ -36,7 +40,39 @@ def ratio_columns(model: JSCCModel, ratio: str, size: int) -> dict[str, Any]:
             "k": model.num_symbols(size, size)}
 
 
+def check_single_label_data(cfg: Config, study: str) -> None:
+    """Refuse, in one line, data that a study scoring single-label classification cannot
+    use: a missing split (the data error, prefixed) or multi-hot labels."""
+    try:
+        for split in ("train", "val", "test"):
+            dataset = build_dataset(cfg.data, split)
+    except DataError as exc:
+        raise DataError(f"reproduce cannot start: {exc}") from None
+    if dataset.multi_label:
+        raise ConfigError(f"data.kind={cfg.data.kind} has multi-hot labels; the {study} "
+                          "experiment scores single-label classification (e.g. eurosat, "
+                          "synthetic-eo, cifar10)")
+
+
 def test_loader(cfg: Config) -> Any:
     """The evaluation split in a fixed order, batches of ``train.eval_batch_size``."""
     return make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
                        shuffle=False, seed=cfg.eval.seed, num_workers=cfg.data.num_workers)
+
+
+@dataclass
+class SingleHopPlan:
+    """The plan of a single-hop study: its config, output folder, DJSCC runs, and the task
+    classifier trained on clean images (OUT/task/)."""
+
+    cfg: Config
+    out: Path
+    runs: list[Any] = field(default_factory=list)
+
+    @property
+    def task_dir(self) -> Path:
+        return self.out / "task"
+
+    @property
+    def task_checkpoint(self) -> Path:
+        return self.task_dir / "best.pt"

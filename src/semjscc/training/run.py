@@ -23,29 +23,13 @@ import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..config import ConfigError, save_config, to_dict
+from ..config import ConfigError, config_differences, save_config, to_dict
 from ..files import write_text
 from .seed import collect_rng_states, restore_rng_states
 
 # Keys that may change between a run and its resumption.
 RESUMABLE_KEYS = {"train.epochs", "train.device", "data.num_workers", "dhd.epochs", "task.epochs",
                   "task.finetune_epochs", "train.grad_checkpoint", "train.fused_adam"}
-
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Dotted keys whose values differ between two config dicts."""
-    fa, fb = _flatten(a), _flatten(b)
-    return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ...channels import channel_param_columns
 from ...config import Config
 from ...evaluation.semloss_fit import FitOptions, FitResult, fit_semloss, run_allocation
 from ...semloss import AllocationProblem, FitError
@@ -23,12 +24,11 @@ log = logging.getLogger("semjscc.eo")
 
 FIT_STARTS = 20  # multi-starts per fit, as `semjscc fit-semloss`
 SNR_OFFSET_DB = 3.01  # the EO authors' nominal SNR is this much below ours (per complex symbol)
-CHANNEL_COLUMNS = ("equalization", "k_factor")  # channel settings that make a fit group
 
 
 def group_columns(rows: list[dict[str, Any]]) -> list[str]:
     """``channel`` plus the channel columns that vary (equalisation, K factor)."""
-    return ["channel"] + [c for c in CHANNEL_COLUMNS
+    return ["channel"] + [c for c in ("equalization", *channel_param_columns())
                           if len({str(r.get(c)) for r in rows}) > 1]
 
 

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ...channels import channel_param_columns
 from ...plots.lines import LINESTYLES, MARKERS, plt, save_figure
 from ...plots.semloss import ratio_label
 
@@ -33,10 +34,11 @@ def metric_label(metric: str) -> str:
 
 
 def channel_setting(row: dict[str, Any]) -> str:
-    """``awgn``, ``rician, K = 100, zf``: the channel columns of a row as text."""
+    """``awgn``, ``rician, k = 100, zf``: the channel columns of a row as text (each
+    parameter by its label prefix)."""
     parts = [str(row["channel"])]
-    if row.get("k_factor") is not None:
-        parts.append(f"K = {row['k_factor']:g}")
+    parts += [f"{prefix} = {row[column]:g}" for column, prefix in channel_param_columns().items()
+              if row.get(column) is not None]
     if row.get("equalization") is not None:
         parts.append(str(row["equalization"]))
     return ", ".join(parts)

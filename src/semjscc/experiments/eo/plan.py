@@ -10,11 +10,10 @@ from pathlib import Path
 from ...baselines import codec_from_method
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive
-from ...data import build_dataset, num_classes_of
-from ...data.errors import DataError
+from ...data import num_classes_of
 from ...models import create_classifier
 from ...semloss import FAMILIES, AllocationProblem
-from ..djscc import djscc_for, djscc_model, ratio_slug
+from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
 from ..units import TrainingRun
 
 PROTOCOLS = ("mismatched", "matched")
@@ -76,18 +75,8 @@ class Condition:
 
 
 @dataclass
-class EOPlan:
-    cfg: Config
-    out: Path
+class EOPlan(SingleHopPlan):
     runs: list[DJSCCRun] = field(default_factory=list)
-
-    @property
-    def task_dir(self) -> Path:
-        return self.out / "task"
-
-    @property
-    def task_checkpoint(self) -> Path:
-        return self.task_dir / "best.pt"
 
     @property
     def conditions(self) -> list[Condition]:
@@ -139,14 +128,7 @@ def check_prerequisites(cfg: Config) -> None:
     if not eo.ratios or not eo.snr_db or not eo.channels:
         raise ConfigError("eo.channels, eo.ratios and eo.snr_db must each list at least one "
                           "value")
-    try:
-        for split in ("train", "val", "test"):
-            dataset = build_dataset(cfg.data, split)
-    except DataError as exc:
-        raise DataError(f"reproduce cannot start: {exc}") from None
-    if dataset.multi_label:
-        raise ConfigError(f"data.kind={cfg.data.kind} has multi-hot labels; the EO experiment "
-                          "scores single-label classification (eurosat, synthetic-eo)")
+    check_single_label_data(cfg, "EO")
     if cfg.task.pretrained.lower() != "none":
         create_classifier(cfg.task, num_classes_of(cfg.data), image_size=cfg.data.image_size)
     for spec in eo.channels:

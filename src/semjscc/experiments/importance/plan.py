@@ -11,12 +11,11 @@ from typing import Any
 from ...baselines import codec_from_method
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive, with_overrides
-from ...data import build_dataset, num_classes_of
-from ...data.errors import DataError
+from ...data import num_classes_of
 from ...losses import method_label, term_weights
 from ...models import create_classifier
 from ...registry import LOSSES
-from ..djscc import djscc_for, djscc_model, ratio_slug
+from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
 from ..units import TrainingRun, method_slug
 
 CLASSIFIERS = ("task", "indep")  # result-column suffixes: T, the independent classifier
@@ -56,14 +55,8 @@ def independent_config(cfg: Config) -> Config:
 
 
 @dataclass
-class ImportancePlan:
-    cfg: Config
-    out: Path
+class ImportancePlan(SingleHopPlan):
     runs: list[ImportanceRun] = field(default_factory=list)
-
-    @property
-    def task_dir(self) -> Path:
-        return self.out / "task"
 
     @property
     def indep_dir(self) -> Path:
@@ -72,7 +65,7 @@ class ImportancePlan:
     @property
     def classifiers(self) -> dict[str, Path]:
         """Checkpoints of T (``task``) and of the independent classifier (``indep``)."""
-        return {"task": self.task_dir / "best.pt", "indep": self.indep_dir / "best.pt"}
+        return {"task": self.task_checkpoint, "indep": self.indep_dir / "best.pt"}
 
     def loss_cfg(self) -> Config:
         """The config the loss terms read: ``task.checkpoint`` = T."""
@@ -115,14 +108,7 @@ def check_prerequisites(cfg: Config) -> None:
     for loss in imp.methods:
         for name, (_, options) in term_weights(loss).items():
             LOSSES.check_options(name, options, f"importance.methods: {name}", positional=2)
-    try:
-        for split in ("train", "val", "test"):
-            dataset = build_dataset(cfg.data, split)
-    except DataError as exc:
-        raise DataError(f"reproduce cannot start: {exc}") from None
-    if dataset.multi_label:
-        raise ConfigError(f"data.kind={cfg.data.kind} has multi-hot labels; the importance "
-                          "experiment scores single-label classification")
+    check_single_label_data(cfg, "importance")
     num_classes = num_classes_of(cfg.data)
     network = create_classifier(cfg.task, num_classes, image_size=cfg.data.image_size)
     modules = dict(network.net.named_modules())
