@@ -359,7 +359,15 @@ def test_reproduce_writes_results_figures_and_report(tiny_run: Path) -> None:
     header = next(csv.reader((tiny_run / "results.csv").open()))
     assert header[:len(IMPORTANCE_COLUMNS)] == IMPORTANCE_COLUMNS
     rows = read_results(tiny_run / "results.csv")
-    assert sorted({r["method"] for r in rows}) == ["importance", "mse", "separation-webp"]
+    assert sorted({r["method"] for r in rows}) == [
+        "digital-webp-adaptive", "digital-webp-mcs16", "digital-webp-mcs9", "importance", "mse",
+        "separation-webp"]
+    digital = [r for r in rows if r["method"].startswith("digital-")]
+    assert len(digital) == 6 and {r["codec"] for r in digital} == {"webp"}
+    for r in digital:  # 32 symbols per 16 px image: no WebP file fits a TB, every image lost
+        assert r["n_lost"] == r["n_images"] == 16 and r["bler"] == 1.0 and r["tb_bits"] > 0
+        assert r["mcs"] in (9, 16, "adaptive") and 3 <= r["mcs_index"] <= 28
+        assert r["psnr"] > 0 and 0 <= r["accuracy_indep"] <= 1
     djscc = [r for r in rows if r["method"] in ("mse", "importance")]
     assert len(djscc) == 4 and all(r["served"] for r in djscc)
     for r in rows:

@@ -198,7 +198,8 @@ class DigitalSystem:
         """Result-row fields of this setting (metrics come from the metric suites): ``bler``
         is the measured share of lost images (CRC failures and unreachable budgets)."""
         return {
-            "method": METHOD_PREFIX + ("adaptive" if self.adaptive else f"mcs{self.tb.mcs}"),
+            "method": f"{METHOD_PREFIX}{self.spec.name}-"
+                      + ("adaptive" if self.adaptive else f"mcs{self.tb.mcs}"),
             "protocol": "digital", "codec": self.spec.name,
             "mcs": "adaptive" if self.adaptive else self.tb.mcs, "mcs_index": self.tb.mcs,
             "tb_bits": self.tb.tb_bits, "snr_db": self.snr_db, "k": self.tb.k,

@@ -10,6 +10,7 @@ from .checks import MAX_RELAYS, checked, parse_ratio
 from .coerce import config_differences, derive, from_dict, to_dict, validate
 from .data import DataConfig
 from .dhd import DHDConfig
+from .digital import DigitalConfig
 from .eo import EOConfig
 from .evaluation import EvalConfig
 from .files import (
@@ -32,7 +33,7 @@ from .train import TrainConfig
 
 __all__ = [
     "MAX_RELAYS", "PAPER_QF_SETTINGS", "Config", "ConfigError", "DHDConfig", "DataConfig",
-    "EOConfig", "EvalConfig", "ImportanceConfig", "JudgeConfig", "LinkConfig", "ModelConfig",
+    "DigitalConfig",    "EOConfig", "EvalConfig", "ImportanceConfig", "JudgeConfig", "LinkConfig", "ModelConfig",
     "SweepConfig", "TaskConfig", "TrainConfig", "checked", "config_differences", "derive",
     "from_dict", "inline_yaml", "list_presets", "load_config", "parse_override", "parse_ratio",
     "read_config_tree", "resolve_config_path", "save_config", "to_dict", "validate",

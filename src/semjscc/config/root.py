@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .data import DataConfig
 from .dhd import DHDConfig
+from .digital import DigitalConfig
 from .eo import EOConfig
 from .evaluation import EvalConfig
 from .importance import ImportanceConfig
@@ -36,3 +37,4 @@ class Config:
     judges: JudgeConfig = field(default_factory=JudgeConfig)
     eo: EOConfig = field(default_factory=EOConfig)
     importance: ImportanceConfig = field(default_factory=ImportanceConfig)
+    digital: DigitalConfig = field(default_factory=DigitalConfig)

@@ -24,6 +24,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from ...baselines import available_codecs, separation_system
+from ...baselines.digital import DigitalSystem
 from ...channels import build_channel
 from ...config import inline_yaml
 from ...data import num_classes_of
@@ -41,6 +42,7 @@ from ..executor import Unit
 from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh
 from .plan import (
     CLASSIFIERS,
+    DIGITAL_NOTE,
     FAILURE_NOTE,
     IMPORTANCE_COLUMNS,
     ImportancePlan,
@@ -144,6 +146,25 @@ def separation_rows(codec: str, ratio: str, scoring: Scoring) -> list[dict[str, 
     return rows
 
 
+def digital_rows(codec: str, ratio: str, scoring: Scoring) -> list[dict[str, Any]]:
+    """The digital chain (``codec`` + TB + QAM, every ``digital.mcs``) over the DJSCC's k
+    channel uses at every test SNR; a lost image is received as mid-gray."""
+    cfg, dev = scoring.plan.cfg, scoring.device
+    model, channel = djscc_for(ratio), build_channel(cfg.importance.channel)
+    columns = {**channel.describe(), **ratio_columns(model, ratio, cfg.data.image_size)}
+    rows = []
+    for mcs in cfg.digital.mcs:
+        for snr in cfg.importance.test_snr_db:
+            system = DigitalSystem(codec, mcs, snr, columns["k"], channel)
+            metrics = evaluate_system(system, scoring.loader, scoring.suites(), dev,
+                                      cfg.eval.seed,
+                                      desc=f"digital {codec} MCS {mcs} R={ratio} {snr:g} dB")
+            fields = {k: v for k, v in system.row_fields().items() if k in IMPORTANCE_COLUMNS}
+            rows.append({**scoring.columns(metrics), **fields, **columns, "snr_db": snr,
+                         "seed": cfg.eval.seed, "note": DIGITAL_NOTE})
+    return rows
+
+
 def mark_served(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Set ``served`` on DJSCC rows: true for the model whose train SNR is nearest the test
     SNR (ties: the lower) among its method × R; separation rows stay empty."""
@@ -199,5 +220,10 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
         for ratio in cfg.importance.ratios:
             add(f"separation/{codec}_{ratio_slug(ratio)}", f"[3/4] separation {codec}, R = {ratio}",
                 [], lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
+                ())
+    for codec in cfg.digital.codecs:
+        for ratio in cfg.importance.ratios:
+            add(f"digital/{codec}_{ratio_slug(ratio)}", f"[3/4] digital {codec}, R = {ratio}",
+                [], lambda scoring, codec=codec, ratio=ratio: digital_rows(codec, ratio, scoring),
                 ())
     return units, caches

@@ -19,6 +19,7 @@ CLASSIFIER_LABELS = {"task": "task network T (used in the losses)",
                      "indep": "independent classifier (never used in training)"}
 BASELINE = "mse"
 SEPARATION = "separation-"
+BASELINES = (SEPARATION, "digital-")  # method prefixes of the non-DJSCC rows
 
 
 def djscc_methods(rows: list[dict[str, Any]]) -> list[str]:
@@ -30,7 +31,7 @@ def served_rows(rows: list[dict[str, Any]], method: str, ratio: float) -> list[d
     """The rows of ``method`` at realised ratio ``ratio`` that draw its curve, by test SNR:
     served DJSCC rows, or a separation baseline's rows."""
     here = [r for r in rows if r["method"] == method and r["realized_cr"] == ratio]
-    if not method.startswith(SEPARATION):
+    if not method.startswith(BASELINES):
         here = [r for r in here if r.get("served")]
     return sorted(here, key=lambda r: r["snr_db"])
 
@@ -54,7 +55,7 @@ def accuracy_figure(rows: list[dict[str, Any]]) -> Figure:
     classifier's clean accuracy as a dotted line."""
     fig, axes, ratios = _grid(rows)
     methods = djscc_methods(rows)
-    codecs = sorted({r["method"] for r in rows if r["method"].startswith(SEPARATION)})
+    codecs = sorted({r["method"] for r in rows if r["method"].startswith(BASELINES)})
     for row, name in enumerate(CLASSIFIER_LABELS):
         column = f"accuracy_{name}"
         for col, ratio in enumerate(ratios):
@@ -68,8 +69,9 @@ def accuracy_figure(rows: list[dict[str, Any]]) -> Figure:
                 points = [(r["snr_db"], r[column]) for r in served_rows(rows, codec, ratio)
                           if r.get(column) is not None]
                 if points:
-                    ax.plot(*zip(*points), color="0.35", linestyle=LINESTYLES[j % 3],
-                            linewidth=1.0, label=codec)
+                    ax.plot(*zip(*points), linestyle=LINESTYLES[j % 3], linewidth=1.0,
+                            color="0.35" if codec.startswith(SEPARATION) else "tab:brown",
+                            label=codec)
             clean = [r[f"{column}_clean"] for r in rows if r.get(f"{column}_clean") is not None]
             if clean:
                 ax.axhline(clean[0], color="0.6", linestyle=":", linewidth=1.0,
