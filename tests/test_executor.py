@@ -179,7 +179,9 @@ def test_importance_evaluations_are_units_after_what_they_read(tmp_path):
     units, caches = evaluation_units(plan, torch.device("cpu"))
     assert [(u.key, u.needs) for u in units] == [
         ("eval/djscc/mse/cr1_12_snr5", ("task", "independent", "djscc/mse/cr1_12_snr5")),
-        ("eval/separation/webp_cr1_12", ("task", "independent"))]
+        ("eval/separation/webp_cr1_12", ("task", "independent")),
+        ("eval/digital/webp_cr1_12", ("task", "independent"))]
     assert [c.relative_to(tmp_path).as_posix() for c in caches] == [
-        "eval/djscc/mse/cr1_12_snr5.csv", "eval/separation/webp_cr1_12.csv"]
+        "eval/djscc/mse/cr1_12_snr5.csv", "eval/separation/webp_cr1_12.csv",
+        "eval/digital/webp_cr1_12.csv"]
     _ordered(training_units(plan) + units)

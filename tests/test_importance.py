@@ -344,6 +344,7 @@ MICRO = [
     "importance.methods=[{mse: 1.0}, {importance: 1.0}]",
     "importance.ratios=[1/12]",
     "importance.test_snr_db=[0, 10]",
+    "digital.mcs=[9]",  # fixed MCS only: no BLER-table set-up in every shard process
 ]
 
 
@@ -360,13 +361,12 @@ def test_reproduce_writes_results_figures_and_report(tiny_run: Path) -> None:
     assert header[:len(IMPORTANCE_COLUMNS)] == IMPORTANCE_COLUMNS
     rows = read_results(tiny_run / "results.csv")
     assert sorted({r["method"] for r in rows}) == [
-        "digital-webp-adaptive", "digital-webp-mcs16", "digital-webp-mcs9", "importance", "mse",
-        "separation-webp"]
+        "digital-webp-mcs9", "importance", "mse", "separation-webp"]
     digital = [r for r in rows if r["method"].startswith("digital-")]
-    assert len(digital) == 6 and {r["codec"] for r in digital} == {"webp"}
+    assert len(digital) == 2 and {r["codec"] for r in digital} == {"webp"}
     for r in digital:  # 32 symbols per 16 px image: no WebP file fits a TB, every image lost
         assert r["n_lost"] == r["n_images"] == 16 and r["bler"] == 1.0 and r["tb_bits"] > 0
-        assert r["mcs"] in (9, 16, "adaptive") and 3 <= r["mcs_index"] <= 28
+        assert r["mcs"] == r["mcs_index"] == 9
         assert r["psnr"] > 0 and 0 <= r["accuracy_indep"] <= 1
     djscc = [r for r in rows if r["method"] in ("mse", "importance")]
     assert len(djscc) == 4 and all(r["served"] for r in djscc)
