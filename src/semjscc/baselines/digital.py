@@ -15,6 +15,11 @@ equaliser, the received symbols are brought to x + n/h and demapped with the noi
 each hop re-encodes the decoded TB with the same MCS; an image is lost when any hop's TB CRC
 fails. A lost image, or one whose smallest file exceeds the TB, is received as mid-gray (a
 receiver with no bits) and counted in ``n_lost``.
+
+Two links: bit-true (:class:`TBLink`, Sionna's encoder, channel and decoder) and the link
+abstraction (:class:`AbstractLink`: a TB is lost with Sionna's tabulated AWGN BLER at its
+effective SNR) for grids too large to simulate bit by bit on a CPU; tests/test_digital.py
+checks one against the other.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import torch
 from torch import Tensor
 
 from ..channels import AWGN, Channel, ChannelOutput, complex_to_real, real_to_complex
+from ..config import DigitalConfig
 from ..errors import ConfigError
 from .separation import code_to_budget, decode_file, require_codec
 
@@ -99,10 +105,34 @@ def adaptive_mcs(k: int, snr_db: float) -> int:
     return max(ok, default=MIN_MCS)
 
 
+def check_digital(cfg: DigitalConfig, ks: list[int], channel: Channel) -> None:
+    """Refuse, before any work, a ``digital`` section this experiment cannot run: an unknown
+    codec, an MCS that has no TB over one of the channel-use budgets ``ks``, or the link
+    abstraction over fast fading."""
+    for codec in cfg.codecs:
+        require_codec(codec)
+    for k in ks if cfg.codecs else []:
+        for mcs in cfg.mcs:
+            if mcs != "adaptive":
+                transport_block(mcs, k)
+    if cfg.codecs and cfg.link == "abstraction":
+        check_abstraction(channel)
+
+
+def _cpu_generator(generator: torch.Generator | None) -> torch.Generator | None:
+    """A CPU generator seeded from ``generator`` (on any device): the chain runs on the CPU."""
+    if generator is None:
+        return None
+    seed = torch.randint(2**62, (1,), generator=generator, device=generator.device)
+    return torch.Generator().manual_seed(int(seed))
+
+
 class TBLink:
     """Bit-true TB transmission of MCS ``mcs`` over ``k`` symbols of ``channel`` and
     ``hops`` decode-and-forward hops: ``link.send(bits, snr_db, generator) -> (bits, ok)``
-    with bits (B, tb_bits) float in {0, 1} and ok (B,) bool (every hop's TB CRC passed)."""
+    with bits (B, tb_bits) float in {0, 1} and ok (B, hops) bool, ``ok[:, j]``: every hop up
+    to j + 1 passed its TB CRC. A TB lost at one hop is not sent on (its bits stay those of
+    its last good hop), so ``ok[:, j]`` is also the outcome of a j-relay chain."""
 
     def __init__(self, mcs: int, k: int, channel: Channel | None = None, hops: int = 1) -> None:
         from sionna.phy.mapping import Demapper, Mapper
@@ -116,18 +146,64 @@ class TBLink:
         self.mapper = Mapper("qam", tb.modulation_order)
         self.demapper = Demapper("app", "qam", tb.modulation_order)
 
+    def hop(self, bits: Tensor, snr_db: float,
+            generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """One hop of (B, tb_bits) bits: the decoded bits and the (B,) CRC results."""
+        symbols = self.mapper(self.encoder(bits))  # (B, k) complex, Es = 1
+        z = complex_to_real(symbols.reshape(len(symbols), 1, 1, self.tb.k))
+        y, noise_var = coherent(self.channel.transmit(z, snr_db, generator),
+                                self.channel.equalization)
+        llr = self.demapper(y.reshape_as(symbols), noise_var.reshape(symbols.shape))
+        decoded, crc = self.decoder(llr)
+        return decoded, crc.reshape(-1).bool().cpu()
+
     def send(self, bits: Tensor, snr_db: float,
              generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        ok = torch.ones(bits.shape[0], dtype=torch.bool)
-        for _ in range(self.hops):
-            symbols = self.mapper(self.encoder(bits))  # (B, k) complex, Es = 1
-            z = complex_to_real(symbols.reshape(len(symbols), 1, 1, self.tb.k))
-            y, noise_var = coherent(self.channel.transmit(z, snr_db, generator),
-                                    self.channel.equalization)
-            llr = self.demapper(y.reshape_as(symbols), noise_var.reshape(symbols.shape))
-            bits, crc = self.decoder(llr)
-            ok &= crc.reshape(-1).bool().cpu()
+        bits = bits.clone()
+        ok = torch.zeros(len(bits), self.hops, dtype=torch.bool)
+        alive = torch.ones(len(bits), dtype=torch.bool)
+        for j in range(self.hops):
+            index = alive.nonzero().flatten()
+            if len(index):
+                decoded, crc = self.hop(bits[index], snr_db, generator)
+                bits[index[crc]] = decoded[crc].to(bits.dtype).cpu()
+                alive[index[~crc]] = False
+            ok[:, j] = alive
         return bits, ok
+
+
+class AbstractLink:
+    """The link abstraction of :class:`TBLink` (same interface): each hop's TB is lost with
+    the table BLER (:func:`table_bler`) at the hop's effective SNR, SNR·|h|² for the block
+    gain h the channel draws (perfect CSI, as the bit-true receiver), and delivered intact
+    otherwise. AWGN and block fading only (a TB under fast fading has no single SNR)."""
+
+    def __init__(self, mcs: int, k: int, channel: Channel | None = None, hops: int = 1) -> None:
+        self.tb = transport_block(mcs, k)
+        self.channel, self.hops = channel if channel is not None else AWGN(), hops
+        check_abstraction(self.channel)
+
+    def send(self, bits: Tensor, snr_db: float,
+             generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        ok = torch.zeros(len(bits), self.hops, dtype=torch.bool)
+        alive = torch.ones(len(bits), dtype=torch.bool)
+        for j in range(self.hops):
+            gain = self.channel.sample_gains(len(bits), generator).abs() ** 2
+            snr = snr_db + 10 * torch.log10(gain.clamp_min(1e-12))
+            bler = table_bler(self.tb.mcs, self.tb.k, snr)
+            alive &= torch.rand(len(bits), generator=generator) >= bler
+            ok[:, j] = alive
+        return bits, ok
+
+
+LINKS = {"bit-true": TBLink, "abstraction": AbstractLink}
+
+
+def check_abstraction(channel: Channel) -> None:
+    """Refuse a channel the link abstraction cannot model (fast fading)."""
+    if not getattr(channel, "block", True):
+        raise ConfigError(f"digital.link=abstraction needs AWGN or block fading, not "
+                          f"{channel.label} with block=false; use digital.link=bit-true")
 
 
 def coherent(out: ChannelOutput, equalization: str | None) -> tuple[Tensor, Tensor]:
@@ -153,58 +229,81 @@ def _to_bits(data: bytes, length: int) -> np.ndarray:
 class DigitalSystem:
     """``system(x, generator) -> x_hat`` for :func:`semjscc.evaluation.evaluate.evaluate_system`:
     ``codec`` + TB of MCS ``mcs`` (an index, or "adaptive": :func:`adaptive_mcs` at
-    ``snr_db``) over ``k`` symbols of ``channel``, ``hops`` DF hops (see the module
-    docstring). Records ``n_images``, ``n_lost`` (CRC failures and unreachable budgets),
-    ``n_unreachable`` and the file sizes, cumulated over calls."""
+    ``snr_db``) over ``k`` symbols of ``channel``, ``hops`` DF hops, simulated bit by bit
+    (``link="bit-true"``) or by the link abstraction (``"abstraction"``); see the module
+    docstring. :meth:`outputs` gives the image after every hop (hop j: a chain of j - 1
+    relays). Counts ``n_images``, ``n_unreachable`` and, per hop, ``n_lost`` (CRC failures
+    and unreachable budgets), cumulated over calls."""
 
     def __init__(self, codec: str, mcs: int | str, snr_db: float, k: int,
-                 channel: Channel | None = None, hops: int = 1, workers: int = 2) -> None:
+                 channel: Channel | None = None, hops: int = 1, workers: int = 2,
+                 link: str = "bit-true") -> None:
+        if link not in LINKS:
+            raise ConfigError(f"digital.link={link!r}: choose {' or '.join(LINKS)}")
         self.spec = require_codec(codec)
         self.adaptive = mcs == "adaptive"
         index = adaptive_mcs(k, snr_db) if self.adaptive else int(mcs)
-        self.link = TBLink(index, k, channel, hops)
+        self.link = LINKS[link](index, k, channel, hops)
+        self.link_name = link
         self.snr_db, self.workers = float(snr_db), workers
-        self.n_images = self.n_lost = self.n_unreachable = 0
+        self.n_images = self.n_unreachable = 0
+        self.n_lost_after = [0] * hops  # images lost by hop j + 1
         self.used_bits: list[int] = []
 
     @property
     def tb(self) -> TransportBlock:
         return self.link.tb
 
+    @property
+    def n_lost(self) -> int:
+        """Images lost over the whole chain."""
+        return self.n_lost_after[-1]
+
     def __call__(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        return self.outputs(x, generator)[-1]
+
+    def outputs(self, x: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
+        """(B, 3, H, W) in [0, 1] -> the received images after hop 1, ..., hop ``hops``."""
         images = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
         images_np = images.permute(0, 2, 3, 1).cpu().numpy()
         with ThreadPoolExecutor(self.workers) as pool:  # the codecs release the GIL
             coded = list(pool.map(lambda a: code_to_budget(a, self.spec.name, self.tb.tb_bits),
                                   images_np))
         sent = [i for i, c in enumerate(coded) if not isinstance(c, int)]
-        out = np.full(images_np.shape, 0.5, dtype=np.float32)
+        decoded = np.full(images_np.shape, 0.5, dtype=np.float32)
+        ok = torch.zeros(len(coded), self.link.hops, dtype=torch.bool)
         if sent:
             bits = torch.from_numpy(np.stack([_to_bits(coded[i].data, self.tb.tb_bits)
                                               for i in sent])).float()
-            received, ok = self.link.send(bits, self.snr_db, generator)
+            received, ok[sent] = self.link.send(bits, self.snr_db, _cpu_generator(generator))
             received = received.round().to(torch.uint8).cpu().numpy()
             for j, i in enumerate(sent):
                 self.used_bits.append(coded[i].bits)
-                if ok[j]:
+                if ok[i, 0]:  # the bits of the last hop passed
                     data = np.packbits(received[j][: coded[i].bits]).tobytes()
-                    out[i] = decode_file(data).astype(np.float32) / 255.0
+                    decoded[i] = decode_file(data).astype(np.float32) / 255.0
         self.n_images += len(coded)
         self.n_unreachable += len(coded) - len(sent)
-        self.n_lost += len(coded) - len(sent) + (int((~ok).sum()) if sent else 0)
-        return torch.from_numpy(out).permute(0, 3, 1, 2).to(device=x.device, dtype=x.dtype)
+        for j in range(self.link.hops):
+            self.n_lost_after[j] += int((~ok[:, j]).sum())
+        decoded_t = torch.from_numpy(decoded).permute(0, 3, 1, 2)
+        return [torch.where(ok[:, j].view(-1, 1, 1, 1), decoded_t, 0.5).to(
+            device=x.device, dtype=x.dtype) for j in range(self.link.hops)]
 
-    def row_fields(self) -> dict[str, Any]:
-        """Result-row fields of this setting (metrics come from the metric suites): ``bler``
-        is the measured share of lost images (CRC failures and unreachable budgets)."""
+    def row_fields(self, hops: int | None = None) -> dict[str, Any]:
+        """Result-row fields of this setting after ``hops`` hops (default: all; metrics come
+        from the metric suites): ``bler`` is the measured share of lost images (CRC
+        failures and unreachable budgets)."""
+        lost = self.n_lost_after[(hops or self.link.hops) - 1]
         return {
             "method": f"{METHOD_PREFIX}{self.spec.name}-"
                       + ("adaptive" if self.adaptive else f"mcs{self.tb.mcs}"),
             "protocol": "digital", "codec": self.spec.name,
             "mcs": "adaptive" if self.adaptive else self.tb.mcs, "mcs_index": self.tb.mcs,
             "tb_bits": self.tb.tb_bits, "snr_db": self.snr_db, "k": self.tb.k,
-            "bler": self.n_lost / self.n_images if self.n_images else None,
-            "n_lost": self.n_lost, "n_unreachable": self.n_unreachable,
+            "link": self.link_name,
+            "bler": lost / self.n_images if self.n_images else None,
+            "n_lost": lost, "n_unreachable": self.n_unreachable,
             "budget_bits": self.tb.tb_bits,
             "used_bits": float(np.mean(self.used_bits)) if self.used_bits else None,
             **self.link.channel.describe(),

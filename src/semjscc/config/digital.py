@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import checked
+from .checks import checked, one_of
 
 
 def _mcs_list(v: Any) -> str | None:
@@ -19,7 +19,11 @@ def _mcs_list(v: Any) -> str | None:
 class DigitalConfig:
     """Rows of the digital chain: every codec × MCS at the DeepJSCC's k channel uses and
     every test SNR (empty ``codecs``: no digital rows). ``mcs``: fixed indices, and/or
-    ``adaptive`` (the highest MCS whose table BLER at the SNR is at most 10 %)."""
+    ``adaptive`` (the highest MCS whose table BLER at the SNR is at most 10 %); ``link``:
+    how each TB is simulated."""
 
     codecs: list[str] = field(default_factory=list)
     mcs: list[Any] = checked(factory=lambda: ["adaptive"], check=_mcs_list)
+    # bit-true: Sionna's TB encoder, the channel and the LDPC decoder for every image;
+    # abstraction: each TB lost with Sionna's tabulated BLER at its SNR (paper-scale grids)
+    link: str = checked("bit-true", check=one_of("bit-true", "abstraction"))

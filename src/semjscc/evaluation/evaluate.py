@@ -102,22 +102,35 @@ def judge_suites(judges: Iterable[Judge], device: torch.device) -> list[Suite]:
     return [Suite(j.metrics().to(device), j.inputs) for j in judges]
 
 
-@torch.no_grad()
 def evaluate_system(system: System, loader: Iterable[dict[str, Any]], suites: list[Suite],
                     device: torch.device, seed: int, desc: str = "eval") -> dict[str, Any]:
     """Run ``system`` over ``loader`` and return the merged metrics plus ``n_images``."""
+    return evaluate_outputs(lambda x, g: [system(x, g)], loader, [suites], device, seed,
+                            desc)[0]
+
+
+@torch.no_grad()
+def evaluate_outputs(system: Callable[[Tensor, torch.Generator], list[Tensor]],
+                     loader: Iterable[dict[str, Any]], suites: list[list[Suite]],
+                     device: torch.device, seed: int, desc: str = "eval") -> list[dict[str, Any]]:
+    """Run a ``system`` with several outputs per image (e.g. the image at every hop of one
+    chain) over ``loader``: ``suites[i]`` scores output i; the metrics of each output plus
+    ``n_images``, in output order."""
     generator = torch.Generator(device=device).manual_seed(seed)
     n_images = 0
     for batch in progress(loader, desc):
-        x = batch["image"].to(device)
-        x_hat = system(x, generator)
-        for suite in suites:
-            suite.update(x, x_hat, batch["label"].to(device))
+        x, labels = batch["image"].to(device), batch["label"].to(device)
+        for x_hat, scoring in zip(system(x, generator), suites, strict=True):
+            for suite in scoring:
+                suite.update(x, x_hat, labels)
         n_images += x.shape[0]
-    out: dict[str, Any] = {"n_images": n_images}
-    for suite in suites:
-        out.update(suite.compute())
-    return out
+    results: list[dict[str, Any]] = []
+    for scoring in suites:
+        out: dict[str, Any] = {"n_images": n_images}
+        for suite in scoring:
+            out.update(suite.compute())
+        results.append(out)
+    return results
 
 
 def df_system(model: JSCCModel, channel: Channel, hop_snrs_db: list[float],

@@ -155,7 +155,8 @@ def digital_rows(codec: str, ratio: str, scoring: Scoring) -> list[dict[str, Any
     rows = []
     for mcs in cfg.digital.mcs:
         for snr in cfg.importance.test_snr_db:
-            system = DigitalSystem(codec, mcs, snr, columns["k"], channel)
+            system = DigitalSystem(codec, mcs, snr, columns["k"], channel,
+                                   link=cfg.digital.link)
             metrics = evaluate_system(system, scoring.loader, scoring.suites(), dev,
                                       cfg.eval.seed,
                                       desc=f"digital {codec} MCS {mcs} R={ratio} {snr:g} dB")
@@ -218,8 +219,9 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
             (f"djscc/{name}",))
     for codec in cfg.importance.separation:
         for ratio in cfg.importance.ratios:
-            add(f"separation/{codec}_{ratio_slug(ratio)}", f"[3/4] separation {codec}, R = {ratio}",
-                [], lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
+            add(f"separation/{codec}_{ratio_slug(ratio)}",
+                f"[3/4] separation {codec}, R = {ratio}", [],
+                lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
                 ())
     for codec in cfg.digital.codecs:
         for ratio in cfg.importance.ratios:

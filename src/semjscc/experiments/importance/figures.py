@@ -40,7 +40,8 @@ def _grid(rows: list[dict[str, Any]]) -> tuple[Figure, Any, list[float]]:
     ratios = sorted({r["realized_cr"] for r in rows}, reverse=True)
     fig, axes = plt.subplots(len(CLASSIFIER_LABELS), len(ratios), squeeze=False,
                              layout="constrained", sharey="row",
-                             figsize=(max(8.0, 4.4 * len(ratios)), 3.4 * len(CLASSIFIER_LABELS) + 1.2))
+                             figsize=(max(8.0, 4.4 * len(ratios)),
+                                      3.4 * len(CLASSIFIER_LABELS) + 1.2))
     return fig, axes, ratios
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...baselines import codec_from_method
-from ...baselines.digital import transport_block
+from ...baselines.digital import check_digital
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive, with_overrides
 from ...data import num_classes_of
@@ -26,8 +26,8 @@ IMPORTANCE_COLUMNS = [
     "method", "loss", "channel", "equalization", "k_factor", "requested_cr", "realized_cr",
     "k", "snr_db", "train_snr_db", "served", *RECONSTRUCTION, "l_sem",
     "accuracy_task", "accuracy_indep", "accuracy_task_clean", "accuracy_indep_clean",
-    "n_images", "n_unreachable", "codec", "mcs", "mcs_index", "tb_bits", "bler", "n_lost", "budget_bits",
-    "used_bits", "seed", "checkpoint",
+    "n_images", "n_unreachable", "codec", "mcs", "mcs_index", "link", "tb_bits", "bler",
+    "n_lost", "budget_bits", "used_bits", "seed", "checkpoint",
     "task_classifier", "indep_classifier", "note",
 ]
 DIGITAL_NOTE = ("5G NR TB + QAM (Sionna), MCS of 38.214 table 1; a TB CRC failure, or a file "
@@ -124,10 +124,8 @@ def check_prerequisites(cfg: Config) -> None:
     build_channel(imp.channel)
     for ratio in imp.ratios:
         djscc_for(ratio)
-    for codec in imp.separation + cfg.digital.codecs:
+    for codec in imp.separation:
         codec_from_method(codec)
-    for ratio in imp.ratios if cfg.digital.codecs else []:
-        k = djscc_for(ratio).num_symbols(cfg.data.image_size, cfg.data.image_size)
-        for mcs in cfg.digital.mcs:
-            if mcs != "adaptive":
-                transport_block(mcs, k)
+    size = cfg.data.image_size
+    check_digital(cfg.digital, [djscc_for(r).num_symbols(size, size) for r in imp.ratios],
+                  build_channel(imp.channel))

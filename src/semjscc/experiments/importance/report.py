@@ -200,7 +200,8 @@ def _gains(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
                           _gain_summary(over_sep)])
     if BASELINE not in djscc_methods(rows):
         return [], found
-    lines += [markdown_table(["method", "classifier", "vs mse", "vs best separation codec"], table), ""]
+    lines += [markdown_table(["method", "classifier", "vs mse", "vs best separation codec"],
+                             table), ""]
     return lines, found
 
 
