@@ -177,6 +177,8 @@ def test_abstraction_over_awgn_is_the_table_and_delivers_exact_files() -> None:
     assert abstract.row_fields()["link"] == "abstraction"
     with pytest.raises(ConfigError, match="block=false"):
         AbstractLink(9, 256, build_channel({"name": "rayleigh", "block": False}))
+    with pytest.raises(ConfigError, match="digital.link.*bit-true, abstraction"):
+        load_config("tiny/df", ["digital.link=genie"])
 
 
 @pytest.mark.parametrize("equalization", ["none", "zf", "mmse"])

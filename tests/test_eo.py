@@ -44,6 +44,8 @@ MICRO = [
     "eo.snr_db=[0, 10]",
     "eo.channels=[{name: rician, k_factor: 100, equalization: zf}]",
     "eo.separation=[webp]",
+    "digital.codecs=[webp]",
+    "digital.mcs=[28]",
 ]
 
 
@@ -75,8 +77,9 @@ def test_outputs_schema_and_files(eo_run: Path) -> None:
                for r in djscc)
     confusion = json.loads((eo_run / "confusion.json").read_text())
     assert len(confusion["class_names"]) == 10
-    # two DJSCC conditions x two protocols, two separation settings (clean classifier)
-    assert len(confusion["conditions"]) == 6
+    # two DJSCC conditions x two protocols, two separation and two digital settings (clean
+    # classifier)
+    assert len(confusion["conditions"]) == 8
     for entry in confusion["conditions"]:
         assert torch.tensor(entry["matrix"]).sum().item() == pytest.approx(16)
     for name in ("quality_vs_snr.png", "quality_vs_ratio.png", "accuracy_heatmap.png",
@@ -93,8 +96,15 @@ def test_outputs_schema_and_files(eo_run: Path) -> None:
     report = (eo_run / "report.md").read_text()
     for heading in ("## Setup", "## Results: DJSCC over R × SNR", "## Separation baselines",
                     "## Unified semantic-loss model", "## Resource allocation example",
-                    "## How this differs from the paper", "## Time and device", "+3.01"[1:]):
+                    "## How this differs from the paper", "## Time and device", "+3.01"[1:],
+                    "## Against the practical digital chain"):
         assert heading in report
+    # k = 128 channel uses: MCS 28 (64-QAM, rate 0.93) carries 704 bits, enough for most
+    # images' smallest WebP file, but it needs ~20 dB: every image is lost at 0 and 10 dB
+    digital = _rows(eo_run, "digital-webp-mcs28")
+    assert sorted(r["snr_db"] for r in digital) == [0, 10]
+    assert all(r["n_lost"] == r["n_images"] == 16 > r["n_unreachable"] and r["k"] == 128
+               and r["tb_bits"] == 704 and r["bler"] == 1 and r["channel"] == "rician" for r in digital)
 
 
 def test_rerun_skips_finished_parts_and_changed_settings_are_refused(
@@ -102,12 +112,12 @@ def test_rerun_skips_finished_parts_and_changed_settings_are_refused(
     checkpoints = sorted(eo_run.glob("**/last.pt"))
     assert len(checkpoints) == 4  # classifier, DJSCC, two matched classifiers
     cached = sorted((eo_run / "eval").glob("**/*.csv"))
-    assert len(cached) == 3  # two DJSCC conditions, one separation setting
+    assert len(cached) == 4  # two DJSCC conditions, one separation, one digital setting
     before = {p: p.stat().st_mtime_ns for p in checkpoints + cached}
     capsys.readouterr()
     assert main(_args(eo_run)) == 0
-    # 4 trainings; the clean score, 2 conditions and 1 separation setting evaluated
-    assert capsys.readouterr().err.count("finished, skipped") == 8
+    # 4 trainings; the clean score, 2 conditions, 1 separation and 1 digital setting
+    assert capsys.readouterr().err.count("finished, skipped") == 9
     assert {p: p.stat().st_mtime_ns for p in checkpoints + cached} == before
     assert main(_args(eo_run, ["eo.snr_db=[0, 5]"])) == 2
     assert "eo.snr_db" in capsys.readouterr().err
@@ -217,6 +227,8 @@ def test_reconstruction_metrics_leave_failed_images_out() -> None:
     ("eo.ratios=[1/60]", ConfigError, r"c = floor\(48 R\) = 0"),
     ("task.pretrained=imagenet", WeightsError, r"resnet-tiny has no ImageNet weights"),
     ("eo.users={total_power: 1}", ConfigError, r"eo.users: missing key"),
+    ("digital={codecs: [webp], mcs: [29]}", ConfigError, r"mcs=29: choose an MCS index"),
+    ("digital={codecs: [bpg]}", ConfigError, r"unknown separation codec 'bpg'"),
 ])
 def test_prerequisites_refuse_in_one_line(override: str, error: type, match: str) -> None:
     cfg = load_config("eo-tiny/reproduce", [override])
@@ -243,7 +255,7 @@ def _results_text(out: Path) -> str:
 def test_shards_then_assembling_run_equal_the_local_run(eo_run: Path, tmp_path: Path,
                                                        sharded_run: Callable) -> None:
     out = tmp_path / "out"
-    assert sharded_run(_args(out), out).count("finished, skipped") == 8
+    assert sharded_run(_args(out), out).count("finished, skipped") == 9
     assert _results_text(out) == _results_text(eo_run)
 
 

@@ -28,6 +28,8 @@ MICRO = [
     "judges.dhd_width=8",
     "task.epochs=1",
     "task.width=8",
+    "digital.codecs=[webp]",
+    "digital.mcs=[28]",
 ]
 
 
@@ -47,7 +49,7 @@ def test_outputs(reproduction):
     out = reproduction
     rows = list(csv.DictReader((out / "results.csv").open()))
     protocols = {r["protocol"] for r in rows}
-    assert protocols == {"df", "qf", "separation"}
+    assert protocols == {"df", "qf", "separation", "digital"}
     df = [r for r in rows if r["protocol"] == "df"]
     # SNR-adaptive tiny preset: methods x relays x SNRs
     assert {(r["method"], r["relays"], r["snr_db"]) for r in df} == {
@@ -67,13 +69,21 @@ def test_outputs(reproduction):
     assert {r["relays"] for r in sep} == {"0", "1"}
     # 16x16 images, k = 128 symbols: no WebP file is that small -> reported, not hidden
     assert all(r["note"].startswith("budget of") and not r["psnr"] for r in sep)
-    for name in ("fig2_df.png", "fig3_qf.png", "snr.png", "semantic.png", "report.md",
-                 "reproduce.yaml"):
+    # one chain of two DF hops per SNR gives both relay counts; at 0 and -5 dB the 64-QAM
+    # MCS 28 loses every image (and at k = 128 its TB holds 704 bits)
+    digital = [r for r in rows if r["protocol"] == "digital"]
+    assert {(r["method"], r["relays"], r["snr_db"]) for r in digital} == {
+        ("digital-webp-mcs28", r, s) for r in ("0", "1") for s in ("0", "-5")}
+    assert all(r["n_lost"] == r["n_images"] == "16" and r["tb_bits"] == "704"
+               and r["accuracy"] and r["hash_bit_agreement"] for r in digital)
+    for name in ("fig2_df.png", "fig3_qf.png", "snr.png", "semantic.png", "digital.png",
+                 "report.md", "reproduce.yaml"):
         assert (out / name).is_file()
     report = (out / "report.md").read_text()
     for heading in ("## DF relaying", "## QF relaying", "## Separation baselines", "LPIPS",
                     "## Independent judges", "independent measures",
                     "## How this differs from the paper", "Left out: `mse+lpips`",
+                    "## Against the practical digital chain",
                     "Empty columns of `results.csv`: `lpips`"):
         assert heading in report
     assert "random codes with the same labels" in report
@@ -88,8 +98,9 @@ def test_rerun_skips_finished_parts(reproduction, capsys):
     log = capsys.readouterr().err
     assert "DHD: finished, skipped" in log
     # DHD, 3 judges, the shared base and the DF models, codebooks (two methods, one QF SNR),
-    # and the evaluations of the DF models, the codebooks and the separation baselines
-    assert log.count("finished, skipped") == 1 + 3 + 1 + 4 + 2 + 4 + 2 + 1
+    # and the evaluations of the DF models, the codebooks, the separation baselines and the
+    # digital chain
+    assert log.count("finished, skipped") == 1 + 3 + 1 + 4 + 2 + 4 + 2 + 1 + 1
     assert "evaluating" not in log
     assert {p: p.stat().st_mtime for p in reproduction.rglob("*.pt")} == mtimes
     assert (reproduction / "results.csv").read_text() == before

@@ -44,6 +44,8 @@ MIN_MCS = 3  # Sionna's 5G LDPC encoder takes rates >= 1/5: table 1's MCS 0-2 (R
 BLER_TARGET = 0.1  # adaptive MCS: the highest index whose table BLER stays at or below this
 LDPC_ITERATIONS = 20
 METHOD_PREFIX = "digital-"
+DIGITAL_NOTE = ("5G NR TB + QAM (Sionna), MCS of 38.214 table 1; a TB CRC failure, or a file "
+                "larger than the TB, loses the image: received as mid-gray, scored as such")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from ...baselines import available_codecs, separation_system
+from ...baselines.digital import DIGITAL_NOTE, DigitalSystem
 from ...channels import build_channel
 from ...data import num_classes_of
 from ...evaluation.evaluate import df_system, evaluate_system
@@ -89,47 +90,72 @@ def evaluate_condition(plan: EOPlan, cond: Condition, classifiers: dict[str, Pat
                    for p, m in matrices.items()]
 
 
-def separation_rows(plan: EOPlan, codec: str, spec: dict[str, Any], ratio: str,
-                    clean: dict[str, Any], loader: Any, dev: torch.device,
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``codec`` at the capacity budget of the DJSCC's k channel uses at every SNR of the
-    sweep over channel ``spec`` (over fading: each image's instantaneous capacity, a
-    genie-aided bound), judged by the clean classifier for every protocol."""
+Evaluated = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _baseline_rows(plan: EOPlan, columns: dict[str, Any], systems: list[tuple[float, Any, str]],
+                   clean: dict[str, Any], loader: Any, dev: torch.device, note: str,
+                   ) -> Evaluated:
+    """Rows and confusions of baseline ``systems`` ((SNR, system, progress text) each, the
+    system with ``row_fields()``) judged by the clean classifier for every protocol."""
     cfg = plan.cfg
-    size = cfg.data.image_size
-    model = djscc_for(ratio)
-    channel = build_channel(spec)
-    columns = {**channel.describe(), **ratio_columns(model, ratio, size)}
-    if codec not in available_codecs():
-        return [{**columns, "method": f"separation-{codec}", "snr_db": snr,
-                 "note": f"{codec} encoder not available in this Pillow build"}
-                for snr in cfg.eo.snr_db], []
     classifier = load(plan.task_checkpoint, device=dev, kind="classifier")[0]
     rows, confusions = [], []
-    for snr in cfg.eo.snr_db:
-        system = separation_system(codec, snr, columns["k"], on_unreachable="nan",
-                                   channel=channel)
+    for snr, system, desc in systems:
         metrics = evaluate_system(
             system, loader, [reconstruction_suite(cfg, dev),
-                                       task_suite(classifier, num_classes_of(cfg.data),
-                                                  "mismatched", dev)],
-            dev, cfg.eval.seed, desc=f"separation {codec} {channel.label} R={ratio} {snr:g} dB")
+                             task_suite(classifier, num_classes_of(cfg.data), "mismatched", dev)],
+            dev, cfg.eval.seed, desc=desc)
         row, matrices = scored(metrics, {"mismatched": plan.task_checkpoint})
         if "matched" in cfg.eo.protocols:
             row.update({f"{s}_matched": row[f"{s}_mismatched"] for s in TASK_SCORES})
             row["classifier_matched"] = str(plan.task_checkpoint)
         fields = {k: v for k, v in system.row_fields().items() if k in EO_COLUMNS}
-        note = "; ".join(filter(None, [fields.pop("note"), SEPARATION_NOTE]))
+        row_note = "; ".join(filter(None, [fields.pop("note", None), note]))
         rows.append({**row, **fields, **columns, "snr_db": snr, **clean_columns(clean),
-                     "seed": cfg.eval.seed, "note": note})
-        confusions.append({"method": system.method, **columns, "snr_db": snr,
+                     "seed": cfg.eval.seed, "note": row_note})
+        confusions.append({"method": fields["method"], **columns, "snr_db": snr,
                            "protocol": "mismatched", "classifier": str(plan.task_checkpoint),
-                           "matrix": matrices["mismatched"], "note": SEPARATION_NOTE})
+                           "matrix": matrices["mismatched"], "note": note})
     return rows, confusions
 
 
-def write_evaluation(cache: Path, evaluated: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-                     ) -> None:
+def separation_rows(plan: EOPlan, codec: str, spec: dict[str, Any], ratio: str,
+                    clean: dict[str, Any], loader: Any, dev: torch.device) -> Evaluated:
+    """``codec`` at the capacity budget of the DJSCC's k channel uses at every SNR of the
+    sweep over channel ``spec`` (over fading: each image's instantaneous capacity, a
+    genie-aided bound), judged by the clean classifier for every protocol."""
+    channel = build_channel(spec)
+    columns = {**channel.describe(), **ratio_columns(djscc_for(ratio), ratio,
+                                                     plan.cfg.data.image_size)}
+    if codec not in available_codecs():
+        return [{**columns, "method": f"separation-{codec}", "snr_db": snr,
+                 "note": f"{codec} encoder not available in this Pillow build"}
+                for snr in plan.cfg.eo.snr_db], []
+    systems = [(snr, separation_system(codec, snr, columns["k"], on_unreachable="nan",
+                                       channel=channel),
+                f"separation {codec} {channel.label} R={ratio} {snr:g} dB")
+               for snr in plan.cfg.eo.snr_db]
+    return _baseline_rows(plan, columns, systems, clean, loader, dev, SEPARATION_NOTE)
+
+
+def digital_rows(plan: EOPlan, codec: str, mcs: int | str, spec: dict[str, Any], ratio: str,
+                 clean: dict[str, Any], loader: Any, dev: torch.device) -> Evaluated:
+    """The digital chain (``codec`` + TB of ``mcs`` + QAM) over the DJSCC's k channel uses
+    at every SNR of the sweep over channel ``spec``, judged by the clean classifier for
+    every protocol; a lost image is received as mid-gray and scored so."""
+    cfg = plan.cfg
+    channel = build_channel(spec)
+    columns = {**channel.describe(), **ratio_columns(djscc_for(ratio), ratio,
+                                                     cfg.data.image_size)}
+    systems = [(snr, DigitalSystem(codec, mcs, snr, columns["k"], channel,
+                                   link=cfg.digital.link),
+                f"digital {codec} MCS {mcs} {channel.label} R={ratio} {snr:g} dB")
+               for snr in cfg.eo.snr_db]
+    return _baseline_rows(plan, columns, systems, clean, loader, dev, DIGITAL_NOTE)
+
+
+def write_evaluation(cache: Path, evaluated: Evaluated) -> None:
     """Write the (rows, confusion entries) of an evaluation: rows to ``cache`` (a CSV of
     ``EO_COLUMNS``), confusions to its ``.json`` twin. The twin is written first, so a CSV on
     disk always has its confusions."""
@@ -212,4 +238,15 @@ def evaluation_units(plan: EOPlan, dev: torch.device) -> tuple[list[Unit], list[
                     plan.out / "eval" / "separation" / f"{name}.csv", [plan.task_checkpoint],
                     lambda clean, loader, codec=codec, spec=spec, ratio=ratio: separation_rows(
                         plan, codec, spec, ratio, clean, loader, dev), ())
+    for codec in cfg.digital.codecs:
+        for mcs in cfg.digital.mcs:
+            for spec in eo.channels:
+                channel = build_channel(spec).label
+                for ratio in eo.ratios:
+                    name = f"{channel}/{codec}_mcs{mcs}_{ratio_slug(ratio)}"
+                    add(f"eval/digital/{name}",
+                        f"[4/6] digital {codec}, MCS {mcs}, {channel}, R = {ratio}",
+                        plan.out / "eval" / "digital" / f"{name}.csv", [plan.task_checkpoint],
+                        lambda clean, loader, codec=codec, mcs=mcs, spec=spec, ratio=ratio:
+                        digital_rows(plan, codec, mcs, spec, ratio, clean, loader, dev), ())
     return units, caches

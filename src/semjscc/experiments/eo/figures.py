@@ -1,7 +1,8 @@
 """Figures of the Earth-observation sweep, drawn from results.csv rows (``experiment:
 eo-semloss``): quality against the SNR (one line per compression ratio R) and against R (one
 line per SNR), one row of panels per channel setting and one column per metric, DJSCC solid
-with markers and the separation baselines dashed in the same colours; and heat maps of task
+with markers and the separation baselines and digital chains dashed or dotted in the same
+colours; and heat maps of task
 accuracy over (R, SNR), one per channel setting and protocol."""
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def quality_figure(rows: list[dict[str, Any]], x: str, metrics: Sequence[str],
     values = _ordered(rows, line_key, reverse=line_key == "realized_cr")
     colours = dict(zip(values, plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(values)))))
     codecs = sorted({r["method"] for r in rows} - {DJSCC})
-    dashes = {m: LINESTYLES[i % 3] for i, m in enumerate(codecs)}
+    styles = [s for s in LINESTYLES if s != "-"]  # solid: DJSCC
+    dashes = {m: styles[i % len(styles)] for i, m in enumerate(codecs)}
     fig, axes = plt.subplots(len(settings), len(metrics), squeeze=False, layout="constrained",
                              figsize=(4.2 * len(metrics), 3.4 * len(settings) + 0.8))
     for row, setting in enumerate(settings):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...baselines import codec_from_method
+from ...baselines.digital import check_digital
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive
 from ...data import num_classes_of
@@ -25,7 +26,8 @@ EO_COLUMNS = [
     "method", "channel", "equalization", "k_factor", "requested_cr", "realized_cr", "k",
     "snr_db", "train_snr_db", *RECONSTRUCTION,
     *[f"{s}_{p}" for p in PROTOCOLS for s in TASK_SCORES], *[f"{s}_clean" for s in TASK_SCORES],
-    "n_images", "n_unreachable", "budget_bits", "used_bits", "seed", "checkpoint",
+    "n_images", "n_unreachable", "budget_bits", "used_bits",
+    "codec", "mcs", "mcs_index", "link", "tb_bits", "bler", "n_lost", "seed", "checkpoint",
     "classifier_mismatched", "classifier_matched", "note",
 ]
 SEPARATION_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
@@ -141,6 +143,10 @@ def check_prerequisites(cfg: Config) -> None:
                           f"{', '.join(PROTOCOLS)}")
     for codec in eo.separation:
         codec_from_method(codec)
+    size = cfg.data.image_size
+    for spec in eo.channels:
+        check_digital(cfg.digital, [djscc_for(r).num_symbols(size, size) for r in eo.ratios],
+                      build_channel(spec))
     metrics = metric_columns(cfg)
     bad = [m for m in eo.fit_metrics if m not in metrics]
     if bad:

@@ -24,7 +24,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric
 
 from ...baselines import available_codecs, separation_system
-from ...baselines.digital import DigitalSystem
+from ...baselines.digital import DIGITAL_NOTE, DigitalSystem
 from ...channels import build_channel
 from ...config import inline_yaml
 from ...data import num_classes_of
@@ -42,7 +42,6 @@ from ..executor import Unit
 from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh
 from .plan import (
     CLASSIFIERS,
-    DIGITAL_NOTE,
     FAILURE_NOTE,
     IMPORTANCE_COLUMNS,
     ImportancePlan,

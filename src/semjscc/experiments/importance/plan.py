@@ -30,8 +30,6 @@ IMPORTANCE_COLUMNS = [
     "n_lost", "budget_bits", "used_bits", "seed", "checkpoint",
     "task_classifier", "indep_classifier", "note",
 ]
-DIGITAL_NOTE = ("5G NR TB + QAM (Sionna), MCS of 38.214 table 1; a TB CRC failure, or a file "
-                "larger than the TB, loses the image: received as mid-gray, scored as such")
 FAILURE_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
                 "for both classifiers (expected accuracy 1/C) and left out of PSNR, SSIM and "
                 "L_sem")

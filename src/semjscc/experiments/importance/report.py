@@ -20,7 +20,13 @@ from ...data import build_dataset
 from ...files import write_text
 from ...losses import method_label
 from ...plots.semloss import ratio_label
-from ..report import markdown_table, num, time_and_device_lines
+from ..report import (
+    binomial_half_width,
+    markdown_table,
+    num,
+    time_and_device_lines,
+    versus_digital,
+)
 from .figures import BASELINE, CLASSIFIER_LABELS, SEPARATION, djscc_methods, served_rows
 
 if TYPE_CHECKING:
@@ -250,8 +256,8 @@ def verdict(found: dict[str, Any]) -> str:
 
 
 def _interval(p: float, n: int) -> str:
-    """``p ± h`` with h the half-width of a binomial 95 % interval over ``n`` images."""
-    return f"{100 * p:.1f} ± {196 * np.sqrt(p * (1 - p) / n):.1f}"
+    """``p ± h`` [%] with h the half-width of a binomial 95 % interval over ``n`` images."""
+    return f"{100 * p:.1f} ± {100 * binomial_half_width(p, n):.1f}"
 
 
 def _digital(rows: list[dict[str, Any]]) -> list[str]:
@@ -280,17 +286,9 @@ def _digital(rows: list[dict[str, Any]]) -> list[str]:
         best = max((m for m in methods if key in at[m]),
                    key=lambda m: at[m][key]["accuracy_indep"], default=None)
         if adaptive is not None and best is not None:
-            d, a = at[best][key], adaptive
-            h = 1.96 * np.sqrt(sum(r["accuracy_indep"] * (1 - r["accuracy_indep"]) / r["n_images"]
-                                   for r in (d, a)))
-            gap = 100 * (d["accuracy_indep"] - a["accuracy_indep"])
-            verdict_text = ("within noise" if abs(gap) <= 100 * h else
-                            "DJSCC ahead" if gap > 0 else "the digital chain ahead")
-            sentences.append(
-                f"* R = {num(key[0], 4)}, {key[1]:g} dB: best DJSCC `{best}` "
-                f"{100 * d['accuracy_indep']:.1f} % vs digital adaptive (MCS "
-                f"{a['mcs_index']}) {100 * a['accuracy_indep']:.1f} %, "
-                f"{gap:+.1f} points ± {100 * h:.1f}: {verdict_text}.")
+            sentences.append(versus_digital(f"R = {num(key[0], 4)}, {key[1]:g} dB", best,
+                                            at[best][key], adaptive, "accuracy_indep",
+                                            "(independent classifier)"))
     header = ["R", "SNR [dB]", *methods, *chains]
     return [*lines, markdown_table(header, table), "", *sentences, ""]
 

@@ -12,13 +12,15 @@ from typing import Any
 import torch
 
 from ...baselines import SEPARATION_CODECS
+from ...baselines.digital import check_digital
+from ...channels import build_channel
 from ...config import Config, ConfigError, derive, with_overrides
 from ...data import build_dataset, num_classes_of
 from ...data.errors import DataError
 from ...device import memory_format
 from ...evaluation.evaluate import shared_lpips
 from ...losses import method_label
-from ...models import create_dhd
+from ...models import create_dhd, create_model
 from ...models.pretrained import resolve_weights
 from ...training.bench import bench_model
 from ..units import TrainingRun, method_slug
@@ -161,6 +163,9 @@ def check_prerequisites(cfg: Config, lpips_required: bool) -> bool:
     if unknown:
         raise ConfigError(f"sweep.separation: unknown codec {unknown[0]!r}; choose from "
                           f"{', '.join(SEPARATION_CODECS)}")
+    size = cfg.data.image_size
+    check_digital(cfg.digital, [create_model(cfg.model).num_symbols(size, size)],
+                  build_channel(cfg.link.channel))
     try:
         for split in ("train", "test", "db"):
             build_dataset(cfg.data, split)

@@ -12,12 +12,14 @@ from typing import Any
 import torch
 
 from ...baselines import available_codecs, separation_system
-from ...channels import AWGN, build_channel
+from ...baselines.digital import DIGITAL_NOTE, DigitalSystem
+from ...channels import AWGN, Channel, build_channel
 from ...config import Config
 from ...data import build_dataset, make_loader
 from ...evaluation.evaluate import (
     classifier_judge,
     evaluate_df_checkpoint,
+    evaluate_outputs,
     evaluate_system,
     hash_judge,
     image_suite,
@@ -40,12 +42,8 @@ def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
     """Separation baselines: one evaluation per codec × SNR, repeated for every relay count
     over AWGN (exact decoding at each relay: quality does not depend on r); over fading the
     weakest hop sets each image's budget, so every relay count is evaluated."""
-    size = cfg.data.image_size
-    k = create_model(cfg.model).num_symbols(size, size)
-    channel = build_channel(cfg.link.channel)
+    k, channel, loader = _baseline_setting(cfg, seed)
     per_relay = not isinstance(channel, AWGN)
-    loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
-                         shuffle=False, seed=seed, num_workers=cfg.data.num_workers)
     rows = []
     usable = set(available_codecs())
     for codec in cfg.sweep.separation:
@@ -67,6 +65,37 @@ def separation_rows(cfg: Config, judges: list[Judge], device: torch.device,
                     metrics = {"n_images": metrics["n_images"]}
                 for relays in cfg.sweep.relays if r is None else [r]:
                     rows.append({**base, **system.row_fields(), "relays": relays, **metrics})
+    return rows
+
+
+def _baseline_setting(cfg: Config, seed: int) -> tuple[int, Channel, Any]:
+    """What every baseline of the sweep shares: the DeepJSCC's k complex channel uses per
+    image, the channel and the test loader."""
+    size = cfg.data.image_size
+    k = create_model(cfg.model).num_symbols(size, size)
+    loader = make_loader(build_dataset(cfg.data, cfg.eval.split), cfg.train.eval_batch_size,
+                         shuffle=False, seed=seed, num_workers=cfg.data.num_workers)
+    return k, build_channel(cfg.link.channel), loader
+
+
+def digital_rows(cfg: Config, codec: str, mcs: int | str, judges: list[Judge],
+                 device: torch.device, seed: int) -> list[dict[str, Any]]:
+    """The digital chain (``codec`` + TB of ``mcs`` + QAM) at every SNR of the sweep: one
+    chain of max(relays) + 1 DF hops per SNR gives the rows of every relay count (r relays:
+    the image after hop r + 1)."""
+    k, channel, loader = _baseline_setting(cfg, seed)
+    relays = sorted(cfg.sweep.relays)
+    rows = []
+    for snr in cfg.sweep.snr_db:
+        system = DigitalSystem(codec, mcs, snr, k, channel, hops=relays[-1] + 1,
+                               link=cfg.digital.link)
+        results = evaluate_outputs(
+            system.outputs, loader, [[image_suite(cfg, device), *judge_suites(judges, device)]
+                                     for _ in range(system.link.hops)],
+            device, seed, desc=f"digital {codec} MCS {mcs} {snr:g} dB")
+        for r in relays:
+            rows.append({**system.row_fields(hops=r + 1), "relays": r, **results[r],
+                         "seed": seed, "note": DIGITAL_NOTE})
     return rows
 
 
@@ -158,4 +187,9 @@ def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], devic
     if cfg.sweep.separation:
         add("separation", "the separation baselines", list,
             lambda judges: separation_rows(cfg, judges, device, cfg.eval.seed), ())
+    for codec in cfg.digital.codecs:
+        for mcs in cfg.digital.mcs:
+            add(f"digital_{codec}_mcs{mcs}", f"the digital chain {codec}, MCS {mcs}", list,
+                lambda judges, codec=codec, mcs=mcs: digital_rows(
+                    cfg, codec, mcs, judges, device, cfg.eval.seed), ())
     return units, caches
