@@ -9,10 +9,19 @@ import torch
 from ..config import Config, TrainConfig, load_config
 from ..device import resolve_device
 from ..errors import ConfigError
+from ..evaluation.digital import (
+    BENCH_BATCH,
+    BENCH_CONFIG,
+    BENCH_K,
+    BENCH_SNRS_DB,
+    MODULATIONS,
+    bench_digital,
+    bench_images,
+)
 from ..evaluation.qf import parse_settings
 from ..registry import PEERS
 from ..training.bench import bench_ddp, bench_model, bench_peer, bench_qf, matmul_flops
-from .common import device_spec, positive_int
+from .common import codec_name, device_spec, mcs_value, positive_int
 from .qf import PAPER_NQ_B
 
 # the issue's comparison grid: N, M, image size, batch
@@ -33,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=positive_int, default=None,
                    help="image size (default: the config's; on CPU at most 64)")
     p.add_argument("--batch", type=positive_int, default=None,
-                   help="batch size (default: the config's r=0 batch; 2 for shrunk CPU runs)")
+                   help="batch size (default: the config's r=0 batch; 2 for shrunk CPU runs; "
+                   f"{BENCH_BATCH} for --digital)")
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--qf", default=PAPER_NQ_B,
                    help="N_Q:b settings for the QF fit/quantise benchmark ('' to skip)")
@@ -47,10 +57,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ddp", type=positive_int, default=None, metavar="PROCESSES",
                    help="also time CPU DDP (gloo) with this many processes on the first "
                    "config, against one process")
+    p.add_argument("--digital", type=digital_spec, default=None, metavar="[CODEC:]MCS,...",
+                   help="also time the digital chain (codec + 5G NR TB + QAM; default codec "
+                   f"webp) at each MCS index on the tiny budget ({BENCH_CONFIG} 32x32 test "
+                   f"images, k = {BENCH_K} complex symbols), AWGN at "
+                   f"{BENCH_SNRS_DB[0]:g} dB (delivered) and {BENCH_SNRS_DB[1]:g} dB (lost), "
+                   "e.g. webp:5,9,16,20")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="speed switches of ours, e.g. train.compile=true, "
                    "train.channels_last=false, train.precision=bf16")
     p.set_defaults(func=run)
+
+
+def digital_spec(text: str) -> tuple[str, list[int]]:
+    """``[CODEC:]MCS,...`` (fixed MCS indices; codec default webp), e.g. ``webp:5,9,16``."""
+    codec, _, indices = text.rpartition(":")
+    codec = codec_name(codec or "webp")
+    mcs = [mcs_value(item) for item in indices.split(",")]
+    if not indices.strip() or "adaptive" in mcs:
+        raise argparse.ArgumentTypeError(f"expected [CODEC:]MCS indices such as webp:5,9,16,20 "
+                                         f"(fixed indices, not adaptive), got {text!r}")
+    return codec, [int(m) for m in mcs]
+
+
+def print_digital(codec: str, mcs: list[int], batch: int, repeats: int) -> None:
+    """Images/s, TB bits, information Mbit/s and where the time goes, per MCS and SNR."""
+    print(f"digital chain: {codec} + 5G NR TB (LDPC, {len(mcs)} MCS) + QAM, {BENCH_CONFIG} "
+          f"32x32 test images, k = {BENCH_K:,} complex symbols, AWGN, one hop, batch {batch}, "
+          f"median of {repeats} (codec searches from an empty file cache); shares of the wall "
+          "time; file>TB: images whose smallest file exceeds the TB (lost at any SNR)")
+    shares = ("codec encode", "codec decode", "LDPC encode", "demap", "LDPC decode")
+    print(f"{'MCS':>4}{'modulation':>11}{'rate':>6}{'TB bits':>9}{'SNR dB':>8}{'delivered':>11}"
+          f"{'file>TB':>9}{'img/s':>8}{'info Mbit/s':>13}" + "".join(f"{s:>14}" for s in shares))
+    for b in bench_digital(codec, mcs, bench_images(batch), BENCH_K, BENCH_SNRS_DB, repeats):
+        print(f"{b.tb.mcs:>4}{MODULATIONS[b.tb.modulation_order]:>11}{b.tb.code_rate:>6.2f}"
+              f"{b.tb.tb_bits:>9,}{b.snr_db:>8g}{f'{b.delivered}/{b.batch}':>11}"
+              f"{b.unreachable:>9}{b.images_per_s:>8.2f}"
+              f"{b.info_mbit_per_s:>13.4f}" + "".join(f"{b.shares[s]:>14.1%}" for s in shares))
 
 
 def peer_name(text: str) -> str:
@@ -100,7 +143,8 @@ def print_configs(cases: list[tuple[str, Config, int, int]], device: torch.devic
                   repeats: int) -> None:
     """Images/s, utilisation and peak memory of each (name, config, size, batch)."""
     peak = matmul_flops(device)
-    print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): {peak / 1e9:,.1f} GFLOP/s")
+    print(f"measured dense fp32 matmul peak (best of n = 1024, 2048, 4096): "
+          f"{peak / 1e9:,.1f} GFLOP/s")
     print(f"{'config':<10}{'size':>6}{'batch':>7}{'GMAC/hop':>10}{'train img/s':>13}"
           f"{'infer img/s':>13}{'train ms/img':>14}{'infer ms/img':>14}{'train util':>12}"
           f"{'infer util':>12}{'train peak mem':>16}{'per image':>12}")
@@ -129,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
                           f"split over {args.ddp} processes; give --batch a multiple of it")
     if on_gpu:
         torch.backends.cudnn.benchmark = True
-    where = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
+    where = (torch.cuda.get_device_name(device) if on_gpu
+             else f"CPU, {torch.get_num_threads()} threads")
     print(f"device: {where}")
     if args.peer:
         print_peer(args, load_config(None, args.overrides).train, device)
@@ -142,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
               f"{d.threads} threads {d.single_images_per_s:.1f} img/s; {d.world} processes x "
               f"{max(1, d.threads // d.world)} threads {d.ddp_images_per_s:.1f} img/s; "
               f"scaling {d.scaling:.2f}x")
+    if args.digital:
+        print_digital(*args.digital, args.batch or BENCH_BATCH, args.repeats)
     if qf_settings:
         print(f"QF at paper scale (1,050 val images x 131,072 reals; K-means on a subsample of "
               f"at most {args.qf_max_blocks:,} blocks):")

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import torch
 
+from ..baselines import SEPARATION_CODECS, require_codec
+from ..baselines.digital import MAX_MCS, MIN_MCS
 from ..config import Config, load_config
-from ..errors import SemjsccError
+from ..errors import ConfigError, SemjsccError
 from ..evaluation.qf import parse_settings
 from ..experiments.executor import Shard
 from ..registry import EXECUTORS
@@ -106,6 +108,75 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
     return value
+
+
+def mcs_value(text: str) -> int | str:
+    """An MCS index of 38.214 table 1 in MIN_MCS..MAX_MCS, or ``adaptive``."""
+    item = text.strip().lower()
+    if item == "adaptive":
+        return item
+    try:
+        value = int(item)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an MCS; give an index "
+                                         f"{MIN_MCS}..{MAX_MCS} or adaptive") from None
+    if not MIN_MCS <= value <= MAX_MCS:
+        why = (f"table 1's MCS 0-{MIN_MCS - 1} have rates below the 1/5 that Sionna's LDPC "
+               "encoder takes" if value < MIN_MCS else
+               f"38.214 table 1 carries data up to MCS {MAX_MCS}")
+        raise argparse.ArgumentTypeError(f"MCS {value} is outside {MIN_MCS}..{MAX_MCS} ({why}); "
+                                         f"give {MIN_MCS}..{MAX_MCS} or adaptive")
+    return value
+
+
+def mcs_list(text: str) -> list[int | str]:
+    """Comma-separated MCS indices and/or ``adaptive``, e.g. ``9,16,adaptive``."""
+    return [mcs_value(item) for item in _items(text, "MCS indices", "9,16,adaptive")]
+
+
+def codec_name(text: str) -> str:
+    """A separation codec the installed Pillow can encode (``webp``, ``avif``,
+    ``jpeg2000``)."""
+    if text not in SEPARATION_CODECS:
+        raise argparse.ArgumentTypeError(f"unknown codec {text!r}; choose one of "
+                                         f"{', '.join(SEPARATION_CODECS)}")
+    try:
+        require_codec(text)
+    except SemjsccError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def add_baseline_args(parser: argparse.ArgumentParser, several_mcs: bool) -> None:
+    """``--baseline digital --codec CODEC --mcs ...``: the digital chain (codec + 5G NR
+    transport block + QAM) on the checkpoint's link instead of its DeepJSCC model."""
+    parser.add_argument("--baseline", choices=("digital",), default=None,
+                        help="digital: run the practical digital chain (--codec image file in "
+                        "a 5G NR transport block, LDPC, QAM) over the checkpoint's channel "
+                        "and k complex symbols per image, instead of its DeepJSCC model")
+    parser.add_argument("--codec", type=codec_name, default=None,
+                        help="--baseline digital: the image codec "
+                        f"({', '.join(SEPARATION_CODECS)})")
+    what = "comma-separated MCS indices and/or adaptive, e.g. 9,16,adaptive" if several_mcs \
+        else "the MCS index"
+    parser.add_argument("--mcs", type=mcs_list if several_mcs else mcs_value, default=None,
+                        help=f"--baseline digital: {what} ({MIN_MCS}..{MAX_MCS} of 38.214 table "
+                        "1; adaptive: the highest MCS whose table BLER at the SNR is <= 10%%; "
+                        "default adaptive)")
+
+
+def check_baseline_args(args: argparse.Namespace) -> None:
+    """Raise ConfigError (one line: the problem and the fix) for options that do not go
+    together with, or are missing for, ``--baseline digital``."""
+    if args.baseline is None:
+        for option, value, add in (("--codec", args.codec, "--baseline digital"),
+                                   ("--mcs", args.mcs, "--baseline digital --codec CODEC")):
+            if value is not None:
+                raise ConfigError(f"{option} applies to the digital baseline only; add {add} "
+                                  f"or drop {option}")
+    elif args.codec is None:
+        raise ConfigError(f"--baseline {args.baseline} needs --codec, the image codec of the "
+                          f"chain: add --codec with one of {', '.join(SEPARATION_CODECS)}")
 
 
 def device_spec(text: str) -> str:

@@ -6,10 +6,20 @@ import argparse
 import logging
 
 from ..errors import ConfigError
+from ..evaluation.digital import evaluate_digital_checkpoint
 from ..evaluation.evaluate import evaluate_df_checkpoint
 from ..evaluation.qf import evaluate_qf_checkpoint
 from ..evaluation.results import write_results
-from .common import device_spec, in_file, out_file, positive_int, relay_list, snr_list
+from .common import (
+    add_baseline_args,
+    check_baseline_args,
+    device_spec,
+    in_file,
+    out_file,
+    positive_int,
+    relay_list,
+    snr_list,
+)
 
 log = logging.getLogger("semjscc")
 
@@ -17,7 +27,12 @@ log = logging.getLogger("semjscc")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint over relays x SNR",
                        description="Evaluate a DeepJSCC checkpoint on its test split. Defaults: "
-                       "the trained relays and SNR.")
+                       "the trained relays and SNR. With --baseline digital --codec C --mcs "
+                       "M1,M2,..., evaluate instead the digital chain (codec file in a 5G NR "
+                       "transport block, LDPC, QAM; relays decode and forward the TB) over the "
+                       "checkpoint's channel, test split and k complex symbols per image "
+                       "(bit-true; --set digital.link=abstraction draws each TB's loss from "
+                       "Sionna's BLER tables instead, for large grids).")
     p.add_argument("--checkpoint", required=True, type=in_file,
                    help="best.pt / last.pt of a training run")
     p.add_argument("--snr-db", type=snr_list, default=None, help="e.g. -15,-10,-5")
@@ -36,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", type=device_spec)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override the checkpoint's config, e.g. data.root=/data/nuswide")
+    add_baseline_args(p, several_mcs=True)
     p.set_defaults(func=run)
 
 
@@ -51,7 +67,18 @@ def print_rows(rows: list[dict], columns: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.protocol == "qf":
+    check_baseline_args(args)
+    if args.baseline == "digital":
+        qf = [o for o, on in (("--protocol qf", args.protocol == "qf"),
+                              ("--codebooks", args.codebooks),
+                              ("--qf-every-relay", args.qf_every_relay)) if on]
+        if qf:
+            raise ConfigError(f"{qf[0]} is a DeepJSCC relay protocol; the digital baseline "
+                              "decodes and forwards its TB: drop " + " and ".join(qf))
+        rows = evaluate_digital_checkpoint(args.checkpoint, args.codec, args.mcs, args.snr_db,
+                                           args.relays, args.overrides, args.batch_size,
+                                           args.device, args.seed, dhd=args.dhd)
+    elif args.protocol == "qf":
         if not args.codebooks:
             raise ConfigError("--protocol qf needs --codebooks DIR (from `semjscc fit-codebook`)")
         rows = evaluate_qf_checkpoint(args.checkpoint, args.codebooks, args.relays,
@@ -62,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         rows = evaluate_df_checkpoint(args.checkpoint, args.snr_db, args.relays, args.overrides,
                                       args.batch_size, args.device, args.seed, dhd=args.dhd)
     write_results(rows, args.out)
-    columns = ["method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "psnr", "ms_ssim", "hash_cos",
-               "hash_bit_agreement", "map", "map_clean", "n_images"]
+    columns = ["method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "mcs_index",
+               "tb_bits", "bler", "psnr", "ms_ssim", "hash_cos", "hash_bit_agreement", "map",
+               "map_clean", "n_lost", "n_images"]
     print_rows(rows, [c for c in columns if c in rows[0]])
     log.info("wrote %d rows to %s", len(rows), args.out)
     return 0

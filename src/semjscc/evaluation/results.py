@@ -18,7 +18,8 @@ class ResultsError(SemjsccError, ValueError):
 
 # The core paper's results schema: every file has all of these columns, in this order, then
 # any extra ones; a value that cannot be computed (e.g. LPIPS without the AlexNet weights)
-# is an empty cell.
+# is an empty cell. The digital-chain columns (codec ... n_unreachable) are filled by
+# `semjscc eval --baseline digital` (see semjscc.baselines.digital.DigitalSystem.row_fields).
 RESULT_COLUMNS = [
     "method", "protocol", "channel", "equalization", "k_factor", "relays", "shared_codec",
     "snr_db", "hop_snr_db", "n_q", "bits", "bpp", "k", "realized_cr",
@@ -26,6 +27,7 @@ RESULT_COLUMNS = [
     "hash_cos_indep", "hash_bit_agreement_indep", "map_indep", "map_clean_indep",
     "hash_cos_xarch", "hash_bit_agreement_xarch", "map_xarch", "map_clean_xarch",
     "accuracy", "label_agreement",
+    "codec", "mcs", "mcs_index", "tb_bits", "bler", "n_lost", "n_unreachable",
     "n_images", "seed", "train_relays", "train_snr_db", "checkpoint",
 ]
 
