@@ -104,7 +104,7 @@ def test_transmit_adaptive_says_which_mcs_it_picked(world, tmp_path, capsys) -> 
     result = capsys.readouterr().out.strip().splitlines()[-1]
     picked = adaptive_mcs(K_IMAGE, 12.0)
     assert result.startswith(f"adaptive MCS {picked} (")
-    assert "the highest with table BLER <= 10% at 12 dB" in result
+    assert "picked for 12 dB at a 10% BLER target" in result
     assert f"TB {transport_block(picked, K_IMAGE).tb_bits:,} bits" in result
     assert (tmp_path / "digital.png").exists()
 

@@ -161,8 +161,8 @@ def add_baseline_args(parser: argparse.ArgumentParser, several_mcs: bool) -> Non
         else "the MCS index"
     parser.add_argument("--mcs", type=mcs_list if several_mcs else mcs_value, default=None,
                         help=f"--baseline digital: {what} ({MIN_MCS}..{MAX_MCS} of 38.214 table "
-                        "1; adaptive: the highest MCS whose table BLER at the SNR is <= 10%%; "
-                        "default adaptive)")
+                        "1; adaptive: the MCS semjscc.baselines.digital.adaptive_mcs picks "
+                        "for the SNR from Sionna's BLER tables; default adaptive)")
 
 
 def check_baseline_args(args: argparse.Namespace) -> None:

@@ -48,13 +48,14 @@ BENCH_SNRS_DB = (30.0, -10.0)
 
 
 def mcs_label(tb: TransportBlock, adaptive_snr_db: float | None = None) -> str:
-    """``MCS 9 (QPSK, rate 0.66)``; with the SNR adaptation picked it at, ``adaptive MCS 9
-    (QPSK, rate 0.66; the highest with table BLER <= 10% at 5 dB)``."""
+    """``MCS 9 (QPSK, rate 0.66)``; with the SNR adaptation picked it for, ``adaptive MCS 9
+    (QPSK, rate 0.66; picked for 5 dB at a 10% BLER target)`` (see
+    :func:`~semjscc.baselines.digital.adaptive_mcs`)."""
     modulation = MODULATIONS.get(tb.modulation_order, f"{2 ** tb.modulation_order}-QAM")
     if adaptive_snr_db is None:
         return f"MCS {tb.mcs} ({modulation}, rate {tb.code_rate:.2f})"
-    return (f"adaptive MCS {tb.mcs} ({modulation}, rate {tb.code_rate:.2f}; the highest with "
-            f"table BLER <= {BLER_TARGET:.0%} at {adaptive_snr_db:g} dB)")
+    return (f"adaptive MCS {tb.mcs} ({modulation}, rate {tb.code_rate:.2f}; picked for "
+            f"{adaptive_snr_db:g} dB at a {BLER_TARGET:.0%} BLER target)")
 
 
 def _uint8(image: Tensor) -> np.ndarray:
