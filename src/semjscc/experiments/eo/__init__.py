@@ -9,11 +9,12 @@ Units (each skipped when finished, resumed when interrupted):
    of the training split)                     -> OUT/matched/<channel>/cr<a>_<b>_snr<s>/
    and the evaluation of the test split       -> OUT/eval/djscc/..., OUT/eval/clean.json
 4. separation baselines                        -> OUT/eval/separation/...
+   and the digital chain (codec × MCS)         -> OUT/eval/digital/...
 
 then OUT/results.csv (:data:`~.plan.EO_COLUMNS`), OUT/confusion.json, the figures, the
 semantic-loss fits (OUT/fit/), the allocation example and OUT/report.md (OUT/splits.json
 too for EuroSAT). Our design where the paper is silent: the two protocols, SNR-adaptive
-models (optional), the separation baselines and their scoring.
+models (optional), the separation baselines, the digital chain and their scoring.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The units of the Earth-observation study: the clean task classifier, every DJSCC, every
-condition's matched classifier and evaluation, and every separation baseline, each cached
-in OUT/eval/ (a CSV of rows and a JSON twin of confusion matrices).
+condition's matched classifier and evaluation, and every separation baseline and digital
+chain, each cached in OUT/eval/ (a CSV of rows and a JSON twin of confusion matrices).
 
 Task scores come from a confusion matrix of expected counts
 (:class:`~semjscc.metrics.ExpectedConfusion`): a separation image whose capacity budget no

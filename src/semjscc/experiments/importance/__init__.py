@@ -8,8 +8,8 @@ Units (each skipped when finished, resumed when interrupted):
 2. the independent classifier on clean images     -> OUT/judges/independent/ (never in a loss)
 3. one Bourtsoulatze DJSCC per method × R × train SNR
                                                   -> OUT/djscc/<method>/cr<a>_<b>_snr<s>/
-4. every DJSCC at every test SNR, the separation baselines at every (R, test SNR)
-                                                  -> OUT/eval/...
+4. every DJSCC at every test SNR, the separation baselines and the digital chain at
+   every (R, test SNR)                            -> OUT/eval/...
 
 then OUT/results.csv (:data:`~.plan.IMPORTANCE_COLUMNS`), the figures and OUT/report.md.
 """

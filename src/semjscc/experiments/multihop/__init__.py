@@ -5,8 +5,8 @@ Units (each skipped when finished, resumed when interrupted):
 1. the DHD and the independent judges                  -> OUT/dhd/, OUT/judges/
 2. the DF models of every method × relays (× SNR)        -> OUT/df/<method>/r<r>[_snr<s>]/
 3. QF codebooks of each method's r = 0 model(s)         -> OUT/qf/<method>/snr<s>/
-4. evaluation of each DF model, QF codebook set and the separation baselines
-                                                         -> OUT/eval/*.csv
+4. evaluation of each DF model, QF codebook set, the separation baselines and the
+   digital chain (one unit per codec × MCS)              -> OUT/eval/*.csv
 then OUT/results.csv (:data:`~semjscc.evaluation.results.RESULT_COLUMNS`), the paper's
 figures and OUT/report.md.
 """
