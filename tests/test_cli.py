@@ -23,6 +23,29 @@ def test_info_prints_reference_numbers(capsys):
     assert "encode 101.517 G" in out and "decode 123.472 G" in out
 
 
+
+def test_info_counts_every_pair_when_hops_do_not_share_one(capsys):
+    from semjscc.config import load_config
+    from semjscc.models.complexity import num_parameters
+    from semjscc.models.multihop import create_codecs
+
+    cfg = load_config("tiny/df")
+    for relays in (0, 1, 2):
+        pairs = create_codecs(cfg.model, relays, shared=False)
+        assert num_parameters(pairs) == (relays + 1) * 427_379
+    assert main(["info", "--config", "tiny/df", "--set", "link.relays=2"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters       427,379 (encoder 175,808, decoder 251,571)" in out
+    assert "1,709,516 bytes" in out
+    assert main(["info", "--config", "tiny/df", "--set", "link.relays=2",
+                 "--set", "link.shared_codec=false"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters       1,282,137 = 3 pairs (one per hop) x 427,379" in out
+    assert "5,128,548 bytes" in out and "(3 pairs)" in out
+    assert main(["info", "--config", "tiny/df", "--set", "link.relays=0",
+                 "--set", "link.shared_codec=false"]) == 0
+    assert "parameters       427,379 (encoder" in capsys.readouterr().out
+
 def test_train_eval_transmit_plot(tmp_path, micro_overrides, capsys):
     run = tmp_path / "run"
     assert main(["train", "--config", "tiny/df", *_set(micro_overrides), "--out", str(run)]) == 0
@@ -35,7 +58,8 @@ def test_train_eval_transmit_plot(tmp_path, micro_overrides, capsys):
             "n_images", "seed"} <= set(rows[0])
 
     image = tmp_path / "in.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (21, 30, 3), dtype=np.uint8)).save(image)
+    pixels = np.random.default_rng(0).integers(0, 255, (21, 30, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(image)
     capsys.readouterr()
     assert main(["transmit", str(image), "--checkpoint", str(run / "best.pt"), "--snr-db", "0",
                  "--relays", "2", "--out", str(tmp_path / "tx")]) == 0
