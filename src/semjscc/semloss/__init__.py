@@ -9,7 +9,9 @@ JSCC-based Transmission of EO Imagery" does not publish its formula. Modules:
 * :mod:`.families`: the formulas, bounds and start boxes;
 * :mod:`.quality`: how M and M_clean are formed from metric columns;
 * :mod:`.fit`: bounded multi-start least squares, MAPE/RMSE/R², leave-one-SNR-out and
-  leave-one-R-out cross-validation, ranking by CV MAPE;
+  leave-one-R-out cross-validation (every fold a fresh fit by the full fit's recipe, with
+  each point's held-out prediction), ranking by CV MAPE;
+* :mod:`.margin`: the lead of the best family over the runner-up with a bootstrap interval;
 * :mod:`.model`: :class:`SemanticLossModel` and its files. A model file is either a
   ``fit.json`` written by ``semjscc fit-semloss`` (``SemanticLossModel.load(path, group=...,
   metric=..., family=...)`` picks one entry, by default the chosen family of the first metric
@@ -33,12 +35,14 @@ from .fit import (
     points_needed,
     scores,
 )
+from .margin import Margin, family_margin, held_out_errors
 from .model import GroupFit, SemanticLossModel, fit_document, group_label
 from .quality import Normalisation, normalise
 
 __all__ = [
     "FAMILIES", "NOTE", "Allocation", "AllocationProblem", "Assessment", "FitError",
-    "FittedFamily", "GroupFit", "MetricFit", "Normalisation", "SemanticLossModel", "User",
-    "allocate", "assess", "check_points", "equal_baseline", "fit_document", "fit_family",
-    "fit_metric", "group_label", "normalise", "points_needed", "scores",
+    "FittedFamily", "GroupFit", "Margin", "MetricFit", "Normalisation", "SemanticLossModel", "User",
+    "allocate", "assess", "check_points", "equal_baseline", "family_margin", "fit_document",
+    "fit_family", "fit_metric", "group_label", "held_out_errors", "normalise", "points_needed",
+    "scores",
 ]

@@ -9,8 +9,11 @@ result is deterministic given ``seed``.
 Diagnostics: MAPE (percent, over points with M ≠ 0), RMSE and R² on the training points, and
 two cross-validation schemes that predict each held-out group from a fit without it:
 leave-one-SNR-out and leave-one-R-out (skipped when there is a single R or a single SNR).
-A fold refits from the full fit's parameters plus ``cv_starts − 1`` random starts. The
-combined CV MAPE pools the held-out errors of both schemes; families are ranked by it.
+Each fold is a fresh fit of the points it keeps by the full fit's own recipe (same seed, same
+starts; U3's N-term fold starts from that fold's N − 1 fit), never from the full fit's
+parameters, so a held-out group cannot shape its own prediction. The combined CV MAPE pools
+the held-out errors of both schemes; families are ranked by it, and the lead of the best over
+the runner-up gets a bootstrap interval (:mod:`.margin`).
 
 Each start runs at most MAX_NFEV evaluations. The amplitudes of U3 and U4 enter linearly:
 for each value of the other parameters they are solved by linear least squares (variable
@@ -29,6 +32,7 @@ from scipy.optimize import least_squares
 
 from ..errors import ConfigError, describe
 from .families import FAMILIES, Family, LinearFamily, Scope
+from .margin import Margin, family_margin, held_out_errors, pooled_mape
 
 SCHEMES = {"leave_one_snr_out": "SNR", "leave_one_cr_out": "R"}
 MAX_TERMS = 5
@@ -229,6 +233,21 @@ def _fit(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str, n_terms: i
                         (float(snr.min()), float(snr.max())), int(y.size))
 
 
+def _seeded_fit(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str, n_terms: int,
+                fixed: dict[str, float] | None, starts: int, seed: int,
+                init: Sequence[np.ndarray] = ()) -> FittedFamily:
+    """The fit of :func:`assess` and of every CV fold: the start box's centre, ``init``, then
+    about starts / N random draws of a generator seeded by (seed, family, N)."""
+    rng = np.random.default_rng([seed, list(FAMILIES).index(family), n_terms])
+    n_random = max(starts - 1 - len(init), 0) // n_terms
+    return _fit(cr, snr, y, family, n_terms, fixed, rng, n_random, init)
+
+
+def _next_term(fit: FittedFamily) -> np.ndarray:
+    """U3's start for N + 1 terms: the N-term parameters plus a zero term."""
+    return np.concatenate([fit.theta, [0.0, 0.0, 0.0]])
+
+
 def scores(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """MAPE (percent; points with M = 0 left out), RMSE and R² (NaN when undefined)."""
     err = predicted - measured
@@ -252,15 +271,75 @@ def _clean(x: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class CrossValidation:
+    """Both CV schemes of one family with N terms. ``scores`` maps scheme to mape, rmse,
+    n_folds, n_groups and ``unfitted`` ([{held_out, reason}] for folds not fitted), or to
+    ``skipped``; ``predicted`` maps scheme to each point's prediction by the fold that held
+    it out (NaN where that fold was not fitted); ``folds`` holds the fold fits by (scheme,
+    held-out value)."""
+
+    scores: dict[str, dict[str, Any]]
+    mape: float
+    predicted: dict[str, np.ndarray]
+    folds: dict[tuple[str, float], FittedFamily] = field(default_factory=dict)
+
+
+def cross_validate(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str,
+                   n_terms: int = 1, fixed: dict[str, float] | None = None, starts: int = 20,
+                   seed: int = 0, previous: CrossValidation | None = None) -> CrossValidation:
+    """Leave-one-SNR-out and leave-one-R-out of ``family`` with ``n_terms`` terms and the
+    user's ``fixed`` parameters. Each fold is fitted to the points it keeps exactly as the
+    full fit is (:func:`_seeded_fit`, same ``starts`` and ``seed``); for U3 the fold's start
+    from N − 1 terms is the same fold's fit in ``previous``. The MAPE pools the held-out
+    points of both schemes."""
+    table: dict[str, dict[str, Any]] = {}
+    predicted: dict[str, np.ndarray] = {}
+    folds: dict[tuple[str, float], FittedFamily] = {}
+    for scheme, what in SCHEMES.items():
+        key = _key(snr if what == "SNR" else cr)
+        groups = np.unique(key)
+        guess = predicted[scheme] = np.full(y.shape, np.nan)
+        if groups.size < 2:
+            table[scheme] = {"skipped": f"a single {what} value: nothing to hold out"}
+            continue
+        unfitted = []
+        for value in groups:
+            test = key == value
+            train = ~test
+            before = previous.folds.get((scheme, float(value))) if previous else None
+            try:  # FitError: too few points left, or no start converged
+                sub = _seeded_fit(cr[train], snr[train], y[train], family, n_terms, fixed,
+                                  starts, seed, [_next_term(before)] if before else [])
+            except FitError as exc:
+                unfitted.append({"held_out": float(value), "reason": str(exc)})
+                continue
+            folds[(scheme, float(value))] = sub
+            guess[test] = sub.predict(cr[test], snr[test])
+        done = np.isfinite(guess)
+        if not done.any():
+            table[scheme] = {"skipped": "no fold could be fitted: " + unfitted[0]["reason"],
+                             "unfitted": unfitted}
+            continue
+        sc = scores(y[done], guess[done])
+        table[scheme] = {"mape": sc["mape"], "rmse": sc["rmse"],
+                         "n_folds": int(np.unique(key[done]).size), "n_groups": int(groups.size),
+                         **({"unfitted": unfitted} if unfitted else {})}
+    return CrossValidation(table, pooled_mape(held_out_errors(y, predicted)), predicted, folds)
+
+
+@dataclass(frozen=True)
 class Assessment:
     """A fit with its diagnostics. ``cv`` maps scheme to mape/rmse/n_folds (or ``skipped``);
-    ``cv_mape`` pools both schemes; ``terms_curve`` (U3) records MAPE vs number of terms."""
+    ``cv_mape`` pools both schemes; ``cv_predicted`` maps scheme to the held-out prediction
+    of every point (NaN where its fold was not fitted); ``terms_curve`` (U3) records MAPE vs
+    number of terms."""
 
     fit: FittedFamily
     train: dict[str, float]
     cv: dict[str, dict[str, Any]]
     cv_mape: float
     terms_curve: list[dict[str, Any]] | None = None
+    cv_predicted: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {**self.fit.to_dict(),
@@ -271,64 +350,30 @@ class Assessment:
         return _clean(out)
 
 
-def cross_validate(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, fit: FittedFamily,
-                   fixed: dict[str, float] | None = None, cv_starts: int = 1,
-                   seed: int = 0) -> tuple[dict[str, dict[str, Any]], float]:
-    """Leave-one-SNR-out and leave-one-R-out scores of ``fit``'s family with the user's
-    ``fixed`` parameters, and the MAPE pooled over both schemes' held-out points."""
-    tag = [seed, list(FAMILIES).index(fit.family), fit.n_terms]
-    out: dict[str, dict[str, Any]] = {}
-    pooled: list[np.ndarray] = []
-    for s, (scheme, what) in enumerate(SCHEMES.items()):
-        key = _key(snr if what == "SNR" else cr)
-        groups = np.unique(key)
-        if groups.size < 2:
-            out[scheme] = {"skipped": f"a single {what} value: nothing to hold out"}
-            continue
-        predicted = np.full(y.shape, np.nan)
-        for g, value in enumerate(groups):
-            test = key == value
-            train = ~test
-            single = np.unique(_key(cr[train])).size == 1
-            if train.sum() < points_needed(fit.family, fit.n_terms, single, fixed):
-                continue
-            rng = np.random.default_rng([*tag, s + 1, g])
-            sub = _fit(cr[train], snr[train], y[train], fit.family, fit.n_terms, fixed,
-                       rng, cv_starts - 1, init=[fit.theta], centre=False)
-            predicted[test] = sub.predict(cr[test], snr[test])
-        done = np.isfinite(predicted)
-        if not done.any():
-            out[scheme] = {"skipped": "every fold has too few training points"}
-            continue
-        sc = scores(y[done], predicted[done])
-        out[scheme] = {"mape": sc["mape"], "rmse": sc["rmse"],
-                       "n_folds": int(np.unique(key[done]).size), "n_groups": int(groups.size)}
-        nonzero = done & (y != 0)
-        pooled.append(np.abs((predicted[nonzero] - y[nonzero]) / y[nonzero]))
-    errors = np.concatenate(pooled) if pooled else np.empty(0)
-    return out, float(100 * errors.mean()) if errors.size else float("nan")
-
-
 def _assess_terms(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str, n_terms: int,
-                  fixed: dict[str, float] | None, starts: int, cv_starts: int, seed: int,
-                  init: Sequence[np.ndarray] = ()) -> Assessment:
-    rng = np.random.default_rng([seed, list(FAMILIES).index(family), n_terms])
-    n_random = max(starts - 1 - len(init), 0) // n_terms
-    fit = _fit(cr, snr, y, family, n_terms, fixed, rng, n_random, init)
-    cv, cv_mape = cross_validate(cr, snr, y, fit, fixed, cv_starts, seed)
-    return Assessment(fit, scores(y, fit.predict(cr, snr)), cv, cv_mape)
+                  fixed: dict[str, float] | None, starts: int, seed: int,
+                  previous: tuple[Assessment, CrossValidation] | None = None,
+                  ) -> tuple[Assessment, CrossValidation]:
+    """The fit with N terms (U3: started also from ``previous``, the N − 1 fit and its
+    folds) and its cross-validation."""
+    init = [_next_term(previous[0].fit)] if previous else []
+    fit = _seeded_fit(cr, snr, y, family, n_terms, fixed, starts, seed, init)
+    cv = cross_validate(cr, snr, y, family, n_terms, fixed, starts, seed,
+                        previous[1] if previous else None)
+    return Assessment(fit, scores(y, fit.predict(cr, snr)), cv.scores, cv.mape,
+                      cv_predicted=cv.predicted), cv
 
 
-def _selects_terms(family: str, n_terms: int | None, starts: int, cv_starts: int, seed: int,
+def _selects_terms(family: str, n_terms: int | None, starts: int, seed: int,
                    max_terms: int) -> bool:
     """Whether N is to be chosen (a multi-term family without ``n_terms``); FitError on
     options out of range (``n_terms`` > 1 is for multi-term families only)."""
     multi = family_of(family).multi_term
     if n_terms is not None and (n_terms < 1 or (n_terms > 1 and not multi)):
         raise FitError(f"{family} cannot have {n_terms} terms; only U3 takes more than one")
-    if min(starts, cv_starts, max_terms) < 1 or seed < 0:
-        raise FitError(f"starts, cv_starts and max_terms must be >= 1 and seed >= 0; got "
-                       f"{starts}, {cv_starts}, {max_terms} and {seed}")
+    if min(starts, max_terms) < 1 or seed < 0:
+        raise FitError(f"starts and max_terms must be >= 1 and seed >= 0; got "
+                       f"{starts}, {max_terms} and {seed}")
     return multi and n_terms is None
 
 
@@ -337,22 +382,23 @@ def _ranked(value: float) -> float:
 
 
 def _select_terms(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str,
-                  fixed: dict[str, float] | None, starts: int, cv_starts: int, seed: int,
+                  fixed: dict[str, float] | None, starts: int, seed: int,
                   max_terms: int) -> Assessment:
     """Fits with N = 1..max_terms terms, each started from the box centre, the N − 1 fit
-    plus a zero new term and about starts / N random draws. The smallest N whose CV MAPE is
-    within TERMS_RTOL / TERMS_ATOL of the best (training MAPE when no CV is possible) wins;
-    the whole curve is recorded."""
+    plus a zero new term and about starts / N random draws (each CV fold likewise from its
+    own N − 1 fit). The smallest N whose CV MAPE is within TERMS_RTOL / TERMS_ATOL of the
+    best (training MAPE when no CV is possible) wins; the whole curve is recorded."""
     single_cr = np.unique(_key(cr)).size == 1
     tried: list[Assessment] = []
+    last: tuple[Assessment, CrossValidation] | None = None
     curve: list[dict[str, Any]] = []
     for n in range(1, max_terms + 1):
         need = points_needed(family, n, single_cr, fixed)
         if y.size < need:
             curve.append({"n_terms": n, "skipped": f"needs at least {need} points"})
             continue
-        init = [np.concatenate([tried[-1].fit.theta, [0.0, 0.0, 0.0]])] if tried else []
-        a = _assess_terms(cr, snr, y, family, n, fixed, starts, cv_starts, seed, init)
+        last = _assess_terms(cr, snr, y, family, n, fixed, starts, seed, last)
+        a = last[0]
         tried.append(a)
         curve.append({"n_terms": n, "train_mape": a.train["mape"], "cv_mape": a.cv_mape})
     if not tried:
@@ -366,18 +412,20 @@ def _select_terms(cr: np.ndarray, snr: np.ndarray, y: np.ndarray, family: str,
                   if _ranked(c) <= best + max(TERMS_RTOL * best, TERMS_ATOL))
     for entry in curve:
         entry["chosen"] = entry["n_terms"] == chosen.fit.n_terms
-    return Assessment(chosen.fit, chosen.train, chosen.cv, chosen.cv_mape, _clean(curve))
+    return Assessment(chosen.fit, chosen.train, chosen.cv, chosen.cv_mape, _clean(curve),
+                      chosen.cv_predicted)
 
 
 def assess(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike, family: str = "U1", *,
            n_terms: int | None = None, fixed: dict[str, float] | None = None, starts: int = 20,
-           cv_starts: int = 1, seed: int = 0, max_terms: int = MAX_TERMS) -> Assessment:
-    """Fit ``family`` and score it (training and both CV schemes). For a multi-term family
-    (U3) ``n_terms=None`` picks N from the MAPE-vs-N curve over 1..max_terms."""
+           seed: int = 0, max_terms: int = MAX_TERMS) -> Assessment:
+    """Fit ``family`` and score it (training and both CV schemes, every fold fitted with the
+    same ``starts`` and ``seed``). For a multi-term family (U3) ``n_terms=None`` picks N from
+    the MAPE-vs-N curve over 1..max_terms."""
     cr, snr, y = check_points(cr, snr_db, values)
-    if _selects_terms(family, n_terms, starts, cv_starts, seed, max_terms):
-        return _select_terms(cr, snr, y, family, fixed, starts, cv_starts, seed, max_terms)
-    return _assess_terms(cr, snr, y, family, n_terms or 1, fixed, starts, cv_starts, seed)
+    if _selects_terms(family, n_terms, starts, seed, max_terms):
+        return _select_terms(cr, snr, y, family, fixed, starts, seed, max_terms)
+    return _assess_terms(cr, snr, y, family, n_terms or 1, fixed, starts, seed)[0]
 
 
 def fit_family(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike, family: str = "U1", *,
@@ -385,7 +433,7 @@ def fit_family(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike, family: str 
                starts: int = 20, seed: int = 0) -> FittedFamily:
     """Fit one family to 1-D arrays of equal length (R > 0, SNR in dB, quality M). U3 with
     ``n_terms=None`` chooses N by cross-validation (see :func:`assess`)."""
-    if _selects_terms(family, n_terms, starts, 1, seed, MAX_TERMS):
+    if _selects_terms(family, n_terms, starts, seed, MAX_TERMS):
         return assess(cr, snr_db, values, family, fixed=fixed, starts=starts, seed=seed).fit
     cr, snr, y = check_points(cr, snr_db, values)
     rng = np.random.default_rng([seed, list(FAMILIES).index(family), n_terms or 1])
@@ -395,10 +443,12 @@ def fit_family(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike, family: str 
 @dataclass(frozen=True)
 class MetricFit:
     """Every requested family fitted to one metric; ``ranking`` orders them by combined CV
-    MAPE (training MAPE breaks ties, NaN last) and ``chosen`` is the first."""
+    MAPE (training MAPE breaks ties, NaN last) and ``chosen`` is the first; ``margin`` is
+    its lead over the runner-up with a bootstrap interval (None with one family or no CV)."""
 
     assessments: dict[str, Assessment]
     ranking: list[str]
+    margin: Margin | None = None
 
     @property
     def chosen(self) -> str:
@@ -409,21 +459,23 @@ class MetricFit:
                 "ranking": _clean([{"family": f, "cv_mape": self.assessments[f].cv_mape,
                                     "train_mape": self.assessments[f].train["mape"]}
                                    for f in self.ranking]),
+                "margin": self.margin and self.margin.to_dict(),
                 "fits": {f: a.to_dict() for f, a in self.assessments.items()}}
 
 
 def fit_metric(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike,
                families: Sequence[str] = ("U1",), *, m_min: float | None = None,
-               starts: int = 20, cv_starts: int = 1, seed: int = 0,
-               max_terms: int = MAX_TERMS) -> MetricFit:
+               starts: int = 20, seed: int = 0, max_terms: int = MAX_TERMS) -> MetricFit:
     """The same families fitted to one metric's points (each its own parameters); ``m_min``
-    holds U1's floor M_min fixed (e.g. 0.1 for 10-class accuracy)."""
+    holds U1's floor M_min fixed (e.g. 0.1 for 10-class accuracy). The margin's bootstrap
+    resamples the points with a generator seeded by ``seed``."""
     for f in families:
         family_of(f)
-    done = {f: assess(cr, snr_db, values, f, starts=starts, cv_starts=cv_starts, seed=seed,
-                      max_terms=max_terms,
+    done = {f: assess(cr, snr_db, values, f, starts=starts, seed=seed, max_terms=max_terms,
                       fixed={"M_min": m_min} if f == "U1" and m_min is not None else None)
             for f in dict.fromkeys(families)}
     ranking = sorted(done, key=lambda f: (_ranked(done[f].cv_mape),
                                           _ranked(done[f].train["mape"])))
-    return MetricFit(done, ranking)
+    y = np.asarray(values, float).ravel()
+    errors = {f: held_out_errors(y, a.cv_predicted) for f, a in done.items()}
+    return MetricFit(done, ranking, family_margin([errors], ranking, seed))

@@ -214,11 +214,14 @@ class GroupFit:
 def fit_document(groups: list[GroupFit], options: dict[str, Any]) -> dict[str, Any]:
     """The fit.json content: ``format``, ``version``, ``note``, ``families`` (formula text
     of each fitted family), ``options`` and ``groups``: a list of {group, notes, metrics},
-    where ``metrics[name]`` = {normalisation, chosen, ranking, fits}, and
+    where ``metrics[name]`` = {normalisation, chosen, ranking, margin (the chosen family's
+    lead over the runner-up: {best, runner_up, difference, interval, level, resamples, sets,
+    within_noise} or None), fits}, and
     ``fits[family]`` = {family, formula, n_terms, params, fixed, cr_range, snr_range,
     n_points, diagnostics: {train: {mape, rmse, r2}, cv: {leave_one_snr_out,
-    leave_one_cr_out: {mape, rmse, n_folds, n_groups} or {skipped}}, cv_mape_combined},
-    terms_curve (U3 only)}. MAPE is in percent; values are on the normalised M scale."""
+    leave_one_cr_out: {mape, rmse, n_folds, n_groups, unfitted (folds not fitted, if any)}
+    or {skipped}}, cv_mape_combined}, terms_curve (U3 only)}. MAPE is in percent; values are
+    on the normalised M scale."""
     used = {f for g in groups for _, mf in g.metrics.values() for f in mf.assessments}
     return {"format": FIT_FORMAT, "version": VERSION, "note": NOTE,
             "families": {f: FAMILIES[f].formula for f in FAMILIES if f in used},
