@@ -97,8 +97,10 @@ def test_fit_end_to_end_writes_model_table_and_figures(tmp_path, capsys):
     with (out / "fit.csv").open() as fh:
         fitted = list(csv.DictReader(fh))
     assert list(fitted[0]) == ["metric", "family", "cr", "snr_db", "measured", "predicted",
-                               "residual"]
+                               "residual", "cv_snr_predicted", "cv_cr_predicted"]
     assert len(fitted) == (20 + 21) * 4
+    assert all(r["cv_snr_predicted"] and r["cv_cr_predicted"] for r in fitted)
+    assert acc["margin"]["best"] == acc["chosen"] and len(acc["margin"]["interval"]) == 2
     for name in ["curves_accuracy", "curves_psnr", "residuals_accuracy", "loss_accuracy",
                  "loss_psnr", "u3_terms"]:
         assert (out / f"{name}.png").stat().st_size > 5_000, name

@@ -4,11 +4,13 @@
 fit-semloss reads any tidy CSV with a ratio column (``realized_cr`` or ``cr``; numbers or
 ``a/b``), ``snr_db`` and the metric columns, and writes into ``--out``: fit.json (every
 group × metric × family: formula, named parameters, normalisation, diagnostics, the chosen
-family; a model file for ``SemanticLossModel.load`` and ``allocate --model``), fit.csv
-(measured vs fitted quality M per point) and figures: quality vs SNR with the fitted curves
-(curves_*.png), residuals (residuals_*.png), semantic-loss contours of the chosen family
-(loss_*.png) and U3's MAPE vs number of terms (u3_terms*.png). The families U1–U4 are our
-own designs.
+family and its lead over the runner-up with a bootstrap interval; a model file for
+``SemanticLossModel.load`` and ``allocate --model``), fit.csv (measured vs fitted quality M
+per point, and each point's leave-one-SNR-out and leave-one-R-out prediction by a fold fitted
+without it: ``cv_snr_predicted``, ``cv_cr_predicted``) and figures: quality vs SNR with the
+fitted curves (curves_*.png), residuals (residuals_*.png), semantic-loss contours of the
+chosen family (loss_*.png) and U3's MAPE vs number of terms (u3_terms*.png). The families
+U1–U4 are our own designs.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit-semloss", help="fit the unified semantic-loss model to a results CSV",
         description="Fit quality M(R, SNR) of each metric with model families U1-U4 (our own "
-        "designs; the paper's formula is unpublished), cross-validate, rank by CV MAPE and "
+        "designs; the paper's formula is unpublished), cross-validate (each fold refitted "
+        "from the same starts), rank by CV MAPE with a bootstrap interval of the lead and "
         "write fit.json, fit.csv and figures. M: accuracy/precision/recall/f1 as fractions "
         "(percent if > 1.5), ssim as is, 1 - lpips, psnr / PSNR_ref; L = 1 - M / M_clean.")
     p.add_argument("results", help="tidy CSV with realized_cr (or cr), snr_db, metric columns")

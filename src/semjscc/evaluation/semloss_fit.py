@@ -1,9 +1,15 @@
 """The one workflow of the unified semantic-loss model, shared by ``semjscc fit-semloss`` and
 the Earth-observation experiment: rows of a results table -> checked, normalised points per
 group × metric -> every family fitted, cross-validated and ranked -> ``fit.json`` (a model
-file for ``allocate``), ``fit.csv`` (measured vs fitted M per point and family) and figures
-(curves, residuals, semantic-loss contours of the chosen family, U3's MAPE vs terms); and the
-max-min allocation with a fitted model -> ``allocation.json`` and ``allocation.csv``.
+file for ``allocate``), ``fit.csv`` (measured vs fitted M per point and family, and the
+held-out predictions of both CV schemes) and figures (curves, residuals, semantic-loss
+contours of the chosen family, U3's MAPE vs terms); and the max-min allocation with a fitted
+model -> ``allocation.json`` and ``allocation.csv``.
+
+The CV scores of fit.json, its ranking and the margins of the best family over the runner-up
+(per group × metric, and ``overall``: the mean over every group × metric) are computed from
+the same held-out predictions that fill fit.csv's ``cv_snr_predicted`` and
+``cv_cr_predicted`` columns.
 
 The families U1–U4 are our own designs (the paper's formula is unpublished).
 """
@@ -36,20 +42,25 @@ from ..semloss import (
     Allocation,
     AllocationProblem,
     GroupFit,
+    MetricFit,
     SemanticLossModel,
     allocate,
     check_points,
     equal_baseline,
+    family_margin,
     fit_document,
     fit_metric,
     group_label,
+    held_out_errors,
     normalise,
     points_needed,
 )
-from ..semloss.fit import MAX_TERMS
+from ..semloss.fit import MAX_TERMS, SCHEMES
+from ..semloss.margin import RESAMPLES
 from ..semloss.quality import PSNR_REF_DB, Normalisation
 
 TOO_FEW = ("error", "skip")
+CV_COLUMNS = {"leave_one_snr_out": "cv_snr_predicted", "leave_one_cr_out": "cv_cr_predicted"}
 
 
 @dataclass(frozen=True)
@@ -190,7 +201,10 @@ def _metric_points(options: FitOptions, group: dict[str, Any],
                               clean_values=[c for c in clean if _number(c, False) is not None])
     if np.unique(np.round(cr, 9)).size == 1:
         notes.append(f"{metric}: a single R = {cr[0]:.6g}; fitted against SNR alone, "
-                     "leave-one-R-out skipped")
+                     "leave-one-R-out skipped (cv_cr_predicted empty)")
+    if np.unique(np.round(snr, 9)).size == 1:
+        notes.append(f"{metric}: a single SNR = {snr[0]:.6g} dB; leave-one-SNR-out skipped "
+                     "(cv_snr_predicted empty)")
     return Points(group, metric, cr, snr, quality, norm)
 
 
@@ -238,14 +252,54 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
         fitted.append((p, group, families))
     for p, group, families in fitted:
         if families:
-            group.metrics[p.metric] = (p.norm, fit_metric(
-                p.cr, p.snr, p.quality, families, m_min=options.m_min.get(p.metric),
-                starts=options.starts, seed=options.seed, max_terms=options.max_terms))
+            mf = fit_metric(p.cr, p.snr, p.quality, families, m_min=options.m_min.get(p.metric),
+                            starts=options.starts, seed=options.seed,
+                            max_terms=options.max_terms)
+            group.metrics[p.metric] = (p.norm, mf)
+            group.notes.extend(fold_notes(p.metric, mf))
     document = fit_document(list(groups.values()), {
         "results": source, "where": where, **asdict(options),
-        "scale": "fit.csv and the diagnostics use the normalised quality M"})
+        "scale": "fit.csv and the diagnostics use the normalised quality M",
+        "cv": "each fold a fresh fit of the points it keeps, with the full fit's seed and "
+              "starts; fit.csv's cv_snr_predicted and cv_cr_predicted hold each point's "
+              "prediction by the fold that held it out"})
+    document["overall"] = overall_ranking(
+        [(p.quality, groups[group_label(p.group)].metrics[p.metric][1]) for p, _, f in fitted
+         if f], options.seed)
     written = write_fit(Path(out), document, points, list(groups.values()))
     return FitResult(document, list(groups.values()), points, written)
+
+
+def fold_notes(metric: str, mf: MetricFit) -> list[str]:
+    """One note per family and scheme with folds that could not be fitted (their points'
+    cells of fit.csv's CV column stay empty); a single R or SNR is noted with the points."""
+    notes = []
+    for family, a in mf.assessments.items():
+        for scheme, what in SCHEMES.items():
+            unfitted = a.cv.get(scheme, {}).get("unfitted") or []
+            if not unfitted:
+                continue
+            held = ", ".join(f"{u['held_out']:.6g}" for u in unfitted)
+            notes.append(f"{metric}: {family} leave-one-{what}-out: the fold(s) holding out "
+                         f"{what} = {held} could not be fitted ({unfitted[0]['reason']}); "
+                         f"{CV_COLUMNS[scheme]} is empty for their points")
+    return notes
+
+
+def overall_ranking(fits: list[tuple[np.ndarray, MetricFit]], seed: int) -> dict[str, Any]:
+    """The families fitted with a CV MAPE in every group × metric of ``fits`` (measured M,
+    its fits), ranked by their mean CV MAPE, and the best one's margin over the runner-up
+    (a bootstrap that resamples each group × metric's points)."""
+    families = [f for f in FAMILIES if fits and all(
+        f in mf.assessments and np.isfinite(mf.assessments[f].cv_mape) for _, mf in fits)]
+    mean = {f: float(np.mean([mf.assessments[f].cv_mape for _, mf in fits])) for f in families}
+    ranking = sorted(families, key=lambda f: mean[f])
+    sets = [{f: held_out_errors(y, mf.assessments[f].cv_predicted) for f in families}
+            for y, mf in fits]
+    margin = family_margin(sets, ranking, seed)
+    return {"sets": len(fits), "ranking": [{"family": f, "mean_cv_mape": mean[f]}
+                                           for f in ranking],
+            "margin": margin and margin.to_dict()}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -265,8 +319,10 @@ def _file(kind: str, group: dict[str, Any], metric: str = "") -> str:
 
 def write_fit(out: Path, document: dict[str, Any], points: list[Points],
               groups: list[GroupFit]) -> list[Path]:
-    """fit.json, fit.csv (measured vs fitted M per point and family) and the figures;
-    returns the paths written."""
+    """fit.json, fit.csv (measured vs fitted M per point and family, and the point's
+    held-out predictions: ``cv_snr_predicted`` by the leave-one-SNR-out fold, and
+    ``cv_cr_predicted`` by the leave-one-R-out fold; empty where the fold was not fitted)
+    and the figures; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = [write_text(out / "fit.json", json.dumps(document, indent=1) + "\n")]
     fitted = {(group_label(g.group), m): mf for g in groups for m, (_, mf) in g.metrics.items()}
@@ -278,9 +334,12 @@ def write_fit(out: Path, document: dict[str, Any], points: list[Points],
         if mf is None:
             continue
         for family, a in mf.assessments.items():
+            held = [a.cv_predicted.get(s, np.full(p.quality.shape, np.nan)) for s in CV_COLUMNS]
             table += [[*(p.group[c] for c in columns), p.metric, family, f"{r:.6g}",
-                       f"{s:.6g}", f"{m:.6g}", f"{q:.6g}", f"{m - q:.6g}"]
-                      for r, s, m, q in zip(p.cr, p.snr, p.quality, a.fit.predict(p.cr, p.snr))]
+                       f"{s:.6g}", f"{m:.6g}", f"{q:.6g}", f"{m - q:.6g}",
+                       *(f"{h:.6g}" if np.isfinite(h) else "" for h in cells)]
+                      for r, s, m, q, *cells in zip(p.cr, p.snr, p.quality,
+                                                    a.fit.predict(p.cr, p.snr), *held)]
         title = f"{p.metric} ({label}), {p.norm.rule}"
         model = SemanticLossModel(mf.assessments[mf.chosen].fit, p.metric, p.norm.m_clean,
                                   p.norm.to_dict(), p.group)
@@ -295,7 +354,8 @@ def write_fit(out: Path, document: dict[str, Any], points: list[Points],
         if "U3" in mf.assessments:
             terms.setdefault(label, {})[p.metric] = mf.assessments["U3"].terms_curve or []
     written.insert(1, write_csv(out / "fit.csv", [*columns, "metric", "family", "cr", "snr_db",
-                                                  "measured", "predicted", "residual"], table))
+                                                  "measured", "predicted", "residual",
+                                                  *CV_COLUMNS.values()], table))
     written += [save_figure(terms_figure(terms[group_label(g.group)],
                                          f"U3: MAPE vs number of terms ({group_label(g.group)})"),
                             out / _file("u3_terms", g.group))
@@ -308,7 +368,8 @@ def _cell(x: Any, fmt: str = "{:.3f}") -> str:
 
 
 def ranking_table(groups: list[GroupFit]) -> str:
-    """Plain-text ranking of every fitted family per group × metric (MAPE, CV MAPEs)."""
+    """Plain-text ranking of every fitted family per group × metric (MAPE, CV MAPEs) and
+    the chosen family's lead over the runner-up with its bootstrap interval."""
     head = (f"{'metric':<14}{'family':<8}{'n':>5}{'MAPE %':>9}{'CV-SNR %':>10}{'CV-R %':>9}"
             f"{'CV %':>9}")
     out = []
@@ -321,7 +382,11 @@ def ranking_table(groups: list[GroupFit]) -> str:
                 out.append(f"{metric:<14}{f + ('*' if f == mf.chosen else ''):<8}"
                            f"{a.fit.n_points:>5}{_cell(a.train['mape']):>9}{_cell(cv[0]):>10}"
                            f"{_cell(cv[1]):>9}{_cell(a.cv_mape):>9}")
-    return "\n".join(out + ["* chosen: lowest combined CV MAPE. " + NOTE])
+            if mf.margin is not None:
+                out.append(f"{'':<14}{mf.margin.describe()}")
+    return "\n".join(out + ["* chosen: lowest combined CV MAPE (each fold a fresh fit without "
+                            f"its held-out points; interval: {RESAMPLES} bootstrap resamples "
+                            "of the points). " + NOTE])
 
 
 def run_allocation(model: SemanticLossModel, problem: AllocationProblem, users: str,
