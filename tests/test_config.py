@@ -60,3 +60,24 @@ def test_per_hop_snr_and_batch_size_errors():
     with pytest.raises(ConfigError, match="relays=4"):
         TrainConfig(batch_size=[1, 2]).batch_size_for(4)
     assert Config().link.hop_snrs_db(2) == [-5.0, -5.0, -5.0]
+
+
+def test_eurosat_presets_list_the_authors_points_in_our_convention():
+    # the EO authors' nominal SNR is 3.01 dB below ours (noise P/(2 SNR) per real entry)
+    from semjscc.experiments.eo.analysis import SNR_OFFSET_DB
+    from semjscc.experiments.eo.plan import snr_columns
+
+    assert SNR_OFFSET_DB == 3.01
+    awgn = load_config("eo-awgn-2025/reproduce").eo
+    assert awgn.snr_db == [22.01, 16.01, 10.01, 7.01, 4.01]  # theirs 19, 13, 7, 4, 1
+    assert [snr_columns(s)["snr_db_authors"] for s in awgn.snr_db] == [19, 13, 7, 4, 1]
+    assert snr_columns(22.01) == {"snr_db": 22.01, "snr_db_authors": 19.0}
+    rician = load_config("eo-rician-2026/reproduce").eo
+    theirs = [snr_columns(s)["snr_db_authors"] for s in rician.snr_db]
+    assert theirs == [8, 4, 0, -1, -2, -3, -4, -5, -6, -7, -8]
+    # the allocation users move with the grid: at equal power their SNR is their gain
+    for eo, theirs in ((awgn, [16, 10, 6, 3]), (rician, [6, 2, -2, -6])):
+        assert [round(u["gain_db"] - SNR_OFFSET_DB, 2) for u in eo.users["users"]] == theirs
+        assert eo.users["total_power"] / len(eo.users["users"]) == eo.users["noise_power"]
+    # eo-tiny's grid is our own design and stays as it is
+    assert load_config("eo-tiny/reproduce").eo.snr_db == [-15.0, -10.0, -5.0, 0.0, 5.0]

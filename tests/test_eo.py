@@ -70,6 +70,11 @@ def test_outputs_schema_and_files(eo_run: Path) -> None:
     assert header[:len(EO_COLUMNS)] == EO_COLUMNS
     djscc = _rows(eo_run, "djscc")
     assert sorted(r["snr_db"] for r in djscc) == [0, 10]
+    # every row (DJSCC, separation, digital) also names the EO authors' SNR: ours - 3.01 dB
+    rows = read_results(eo_run / "results.csv")
+    assert {r["method"] for r in rows} == {"djscc", "separation-webp", "digital-webp-mcs28"}
+    assert all(r["snr_db_authors"] == pytest.approx(r["snr_db"] - 3.01) for r in rows)
+    assert sorted(r["snr_db_authors"] for r in djscc) == [-3.01, 6.99]
     for protocol in ("mismatched", "matched"):
         for score in ("accuracy", "precision_w", "recall_w", "f1_w"):
             assert all(0 <= r[f"{score}_{protocol}"] <= 1 for r in djscc)
@@ -104,7 +109,8 @@ def test_outputs_schema_and_files(eo_run: Path) -> None:
     digital = _rows(eo_run, "digital-webp-mcs28")
     assert sorted(r["snr_db"] for r in digital) == [0, 10]
     assert all(r["n_lost"] == r["n_images"] == 16 > r["n_unreachable"] and r["k"] == 128
-               and r["tb_bits"] == 704 and r["bler"] == 1 and r["channel"] == "rician" for r in digital)
+               and r["tb_bits"] == 704 and r["bler"] == 1 and r["channel"] == "rician"
+               for r in digital)
 
 
 def test_rerun_skips_finished_parts_and_changed_settings_are_refused(

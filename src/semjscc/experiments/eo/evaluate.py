@@ -33,7 +33,7 @@ from ...training.task import train_task
 from ..djscc import djscc_for, ratio_columns, ratio_slug, test_loader
 from ..executor import Unit
 from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh, run_state
-from .plan import EO_COLUMNS, SEPARATION_NOTE, TASK_SCORES, Condition, EOPlan
+from .plan import EO_COLUMNS, SEPARATION_NOTE, TASK_SCORES, Condition, EOPlan, snr_columns
 
 
 def scored(metrics: dict[str, Any], classifiers: dict[str, Path]) -> tuple[dict[str, Any],
@@ -83,7 +83,7 @@ def evaluate_condition(plan: EOPlan, cond: Condition, classifiers: dict[str, Pat
     row, matrices = scored(metrics, classifiers)
     setting = {"method": "djscc", **channel.describe(),
                **ratio_columns(model, cond.run.ratio, cfg.data.image_size),
-               "snr_db": cond.snr_db}
+               **snr_columns(cond.snr_db)}
     row.update({**setting, "train_snr_db": cond.run.train_snr, **clean_columns(clean),
                 "seed": cfg.eval.seed, "checkpoint": str(cond.run.checkpoint)})
     return [row], [{**setting, "protocol": p, "classifier": str(classifiers[p]), "matrix": m}
@@ -112,7 +112,7 @@ def _baseline_rows(plan: EOPlan, columns: dict[str, Any], systems: list[tuple[fl
             row["classifier_matched"] = str(plan.task_checkpoint)
         fields = {k: v for k, v in system.row_fields().items() if k in EO_COLUMNS}
         row_note = "; ".join(filter(None, [fields.pop("note", None), note]))
-        rows.append({**row, **fields, **columns, "snr_db": snr, **clean_columns(clean),
+        rows.append({**row, **fields, **columns, **snr_columns(snr), **clean_columns(clean),
                      "seed": cfg.eval.seed, "note": row_note})
         confusions.append({"method": fields["method"], **columns, "snr_db": snr,
                            "protocol": "mismatched", "classifier": str(plan.task_checkpoint),
@@ -129,7 +129,7 @@ def separation_rows(plan: EOPlan, codec: str, spec: dict[str, Any], ratio: str,
     columns = {**channel.describe(), **ratio_columns(djscc_for(ratio), ratio,
                                                      plan.cfg.data.image_size)}
     if codec not in available_codecs():
-        return [{**columns, "method": f"separation-{codec}", "snr_db": snr,
+        return [{**columns, "method": f"separation-{codec}", **snr_columns(snr),
                  "note": f"{codec} encoder not available in this Pillow build"}
                 for snr in plan.cfg.eo.snr_db], []
     systems = [(snr, separation_system(codec, snr, columns["k"], on_unreachable="nan",
@@ -165,8 +165,10 @@ def write_evaluation(cache: Path, evaluated: Evaluated) -> None:
 
 
 def read_evaluation(cache: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The (rows, confusion entries) that :func:`write_evaluation` wrote to ``cache``."""
-    return read_results(cache), json.loads(cache.with_suffix(".json").read_text())
+    """The (rows, confusion entries) that :func:`write_evaluation` wrote to ``cache`` (with
+    ``snr_db_authors`` filled in rows cached before that column existed)."""
+    rows = [{**r, **snr_columns(r["snr_db"])} for r in read_results(cache)]
+    return rows, json.loads(cache.with_suffix(".json").read_text())
 
 
 def train_matched(plan: EOPlan, cond: Condition, state: str, dev: torch.device) -> None:

@@ -19,9 +19,11 @@ from matplotlib.lines import Line2D
 from ...channels import channel_param_columns
 from ...plots.lines import LINESTYLES, MARKERS, plt, save_figure
 from ...plots.semloss import ratio_label
+from .analysis import SNR_OFFSET_DB
 
 LABELS = {"psnr": "PSNR [dB]", "ssim": "SSIM", "ssim_gray": "SSIM, grey", "ms_ssim": "MS-SSIM",
-          "lpips": "LPIPS (lower is better)", "snr_db": "SNR [dB]",
+          "lpips": "LPIPS (lower is better)",
+          "snr_db": f"SNR [dB], ours (authors': {SNR_OFFSET_DB} dB lower)",
           "realized_cr": "compression ratio R (realised)"}
 DJSCC = "djscc"
 
@@ -85,6 +87,10 @@ def quality_figure(rows: list[dict[str, Any]], x: str, metrics: Sequence[str],
                 ticks = _ordered(here, x)
                 ax.set_xticks(ticks, [ratio_label(t) for t in ticks])
                 ax.minorticks_off()
+            else:  # the EO authors' nominal SNR of the same link on a second axis
+                top = ax.secondary_xaxis("top", functions=(lambda s: s - SNR_OFFSET_DB,
+                                                           lambda s: s + SNR_OFFSET_DB))
+                top.set_xlabel("authors' SNR [dB]", fontsize="small")
             ax.set_xlabel(LABELS[x])
             ax.set_ylabel(metric_label(metric))
             ax.set_title(setting, fontsize="small")
@@ -126,7 +132,7 @@ def heatmap_figure(rows: list[dict[str, Any]], protocols: Sequence[str]) -> Figu
                             color="white" if value < 0.6 else "black")
             ax.set_xticks(range(len(snrs)), [f"{s:g}" for s in snrs])
             ax.set_yticks(range(len(ratios)), [ratio_label(r) for r in ratios])
-            ax.set_xlabel("SNR [dB]")
+            ax.set_xlabel(LABELS["snr_db"])
             ax.set_ylabel("R (realised)")
             ax.set_title(f"{setting}: {protocol}", fontsize="small")
     fig.colorbar(image, ax=axes, label="top-1 accuracy")

@@ -16,6 +16,7 @@ from ...models import create_classifier
 from ...semloss import FAMILIES, AllocationProblem
 from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
 from ..units import TrainingRun
+from .analysis import SNR_OFFSET_DB
 
 PROTOCOLS = ("mismatched", "matched")
 TASK_SCORES = ("accuracy", "precision_w", "recall_w", "f1_w")
@@ -24,12 +25,20 @@ RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
 # applicable or not available), then any extra columns, sorted.
 EO_COLUMNS = [
     "method", "channel", "equalization", "k_factor", "requested_cr", "realized_cr", "k",
-    "snr_db", "train_snr_db", *RECONSTRUCTION,
+    "snr_db", "snr_db_authors", "train_snr_db", *RECONSTRUCTION,
     *[f"{s}_{p}" for p in PROTOCOLS for s in TASK_SCORES], *[f"{s}_clean" for s in TASK_SCORES],
     "n_images", "n_unreachable", "budget_bits", "used_bits",
     "codec", "mcs", "mcs_index", "link", "tb_bits", "bler", "n_lost", "seed", "checkpoint",
     "classifier_mismatched", "classifier_matched", "note",
 ]
+
+
+def snr_columns(snr_db: float) -> dict[str, float]:
+    """``snr_db`` (ours, per complex symbol) and ``snr_db_authors``: the EO authors' nominal
+    SNR of the same link, :data:`~.analysis.SNR_OFFSET_DB` below ours."""
+    return {"snr_db": snr_db, "snr_db_authors": round(snr_db - SNR_OFFSET_DB, 2)}
+
+
 SEPARATION_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
                    "for the task (expected accuracy 1/C) and left out of the reconstruction "
                    "metrics; the matched columns repeat the clean classifier (nothing to "
