@@ -10,9 +10,11 @@ can pass. For a given t, user u at ratio R needs exactly P = N0·10^(min_snr(R, 
 (inf when unreachable), so feasibility is a multiple-choice knapsack, one ratio per user with
 least total power within the channel-use budget, solved exactly by dynamic programming over
 channel uses counted in units of the gcd of the ratios' channel uses. Powers are the least
-that reach the final t; any power left over is reported, not spent. Feasibility allows a
-relative excess of POWER_RTOL over P_total for rounding, which the final powers are scaled
-back from.
+that reach the final t; any power left over is reported, not spent. Operating SNRs stay
+inside the fit's SNR range (``SemanticLossModel.snr_domain``): outside it a family
+extrapolates (U3/U4's exponentials explode at low SNR), so no user is driven below it.
+Feasibility allows a relative excess of POWER_RTOL over P_total for rounding, which the
+final powers are scaled back from.
 
 users.yaml (read with yaml.safe_load)::
 
@@ -39,7 +41,7 @@ import yaml
 
 from ..errors import describe
 from .fit import FitError
-from .model import SNR_SEARCH_DB, SNR_STEP_DB, SemanticLossModel
+from .model import SNR_STEP_DB, SemanticLossModel
 
 POWER_RTOL = 1e-12
 T_RTOL = 1e-10
@@ -254,8 +256,10 @@ def allocate(model: SemanticLossModel, problem: AllocationProblem) -> Allocation
         raise FitError(f"the channel-use budget is {capacity} units of {unit} channel uses, too "
                        "fine for the exact knapsack; use ratios whose R*n share a larger divisor")
 
+    domain = model.snr_domain  # never an operating point the fit has not seen
+
     def powers(t: float) -> np.ndarray:
-        snr = model.min_snr(ratios[None, :], (t / weights)[:, None])
+        snr = model.min_snr(ratios[None, :], (t / weights)[:, None], snr_range=domain)
         return problem.noise_power * 10 ** (snr / 10) / gains[:, None]
 
     def solve(t: float) -> tuple[float, np.ndarray, np.ndarray]:
@@ -268,10 +272,11 @@ def allocate(model: SemanticLossModel, problem: AllocationProblem) -> Allocation
 
     lo = equal_baseline(model, problem).min_weighted
     full = problem.snr_db(problem.total_power, gains)
-    grid = np.arange(SNR_SEARCH_DB[0], SNR_SEARCH_DB[1], SNR_STEP_DB)
+    grid = np.append(np.arange(domain[0], domain[1], SNR_STEP_DB), domain[1])
     reach = np.where(grid[None, None, :] <= full[:, None, None],
                      model.predict(ratios[None, :, None], grid), -np.inf).max(-1)
-    reach = np.maximum(reach, model.predict(ratios[None, :], full[:, None]))
+    inside = np.clip(full, *domain)
+    reach = np.maximum(reach, model.predict(ratios[None, :], inside[:, None]))
     hi = float((weights * reach.max(1)).min())
     if feasible(hi):
         lo = hi

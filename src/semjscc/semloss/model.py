@@ -83,6 +83,12 @@ class SemanticLossModel:
             raise FitError("compression ratio R must be > 0 (the realised k/n)")
         return self.fit.predict(cr, snr_db)
 
+    @property
+    def snr_domain(self) -> tuple[float, float]:
+        """(low, high) SNR [dB] of the fitted points, where the model is trusted (the whole
+        search range when the fit does not record it); allocation stays inside it."""
+        return tuple(map(float, self.fit.snr_range)) if self.fit.snr_range else SNR_SEARCH_DB
+
     def semantic_loss(self, cr: ArrayLike, snr_db: ArrayLike) -> np.ndarray:
         """L = 1 − M / M_clean at (R, γ)."""
         return 1.0 - self.predict(cr, snr_db) / self.m_clean
