@@ -153,15 +153,16 @@ def test_eo_evaluations_are_units_after_what_they_read(tmp_path):
         "eval/clean",
         "matched/awgn/cr1_20_snr0", "eval/djscc/awgn/cr1_20_snr0",
         "matched/awgn/cr1_20_snr10", "eval/djscc/awgn/cr1_20_snr10",
-        "eval/separation/awgn/webp_cr1_20"]
+        "eval/separation/awgn/webp_cr1_20", "eval/digital/awgn/webp_mcsadaptive_cr1_20"]
     assert by_key["eval/clean"].needs == ("task",)
     assert by_key["matched/awgn/cr1_20_snr10"].needs == ("task", "djscc/awgn/cr1_20_snr10")
     assert by_key["eval/djscc/awgn/cr1_20_snr10"].needs == (
         "task", "eval/clean", "djscc/awgn/cr1_20_snr10", "matched/awgn/cr1_20_snr10")
     assert by_key["eval/separation/awgn/webp_cr1_20"].needs == ("task", "eval/clean")
+    assert by_key["eval/digital/awgn/webp_mcsadaptive_cr1_20"].needs == ("task", "eval/clean")
     assert [c.relative_to(tmp_path).as_posix() for c in caches] == [
         "eval/djscc/awgn/cr1_20_snr0.csv", "eval/djscc/awgn/cr1_20_snr10.csv",
-        "eval/separation/awgn/webp_cr1_20.csv"]
+        "eval/separation/awgn/webp_cr1_20.csv", "eval/digital/awgn/webp_mcsadaptive_cr1_20.csv"]
     _ordered(training_units(plan) + units)  # every need comes first
     assert all(u.state() == "new" for u in units)
 
