@@ -81,3 +81,31 @@ def test_eurosat_presets_list_the_authors_points_in_our_convention():
         assert eo.users["total_power"] / len(eo.users["users"]) == eo.users["noise_power"]
     # eo-tiny's grid is our own design and stays as it is
     assert load_config("eo-tiny/reproduce").eo.snr_db == [-15.0, -10.0, -5.0, 0.0, 5.0]
+
+
+def test_tiny_df_trains_with_the_recipe_of_the_tiny_reproduction(tmp_path):
+    # `semjscc train --config tiny/df` (the README's example) and the tiny preset's r = 0
+    # `mse` model share one recipe: optimiser, lr, schedule, SNR range, images, batch size
+    # (a pair trained from scratch over relays decodes no image at its relays, so the
+    # standalone config trains the r = 0 pair, which DF then reuses on every hop)
+    from semjscc.experiments.multihop.plan import build_plan
+
+    df = load_config("tiny/df")
+    preset = load_config("tiny/reproduce")
+    plan = build_plan(preset, tmp_path, lpips_usable=False)
+    (base,) = plan.bases
+    mse = next(r for r in plan.df_runs if r.method == "mse" and r.relays == 0)
+    assert mse.cfg.train.init_from == str(base.checkpoint)  # r = 0: base, then fine-tune
+    t = df.train
+    recipe = ("schedule", "weight_decay", "fused_adam", "precision", "loss", "epoch_images")
+    for run in (base, mse):
+        assert {k: getattr(run.cfg.train, k) for k in recipe} == {k: getattr(t, k) for k in recipe}
+        assert run.cfg.train.snr_db_range == t.snr_db_range == [-15.0, 25.0]
+        assert run.cfg.train.batch_size_for(0) == t.batch_size_for(df.link.relays) == 32
+        assert (run.cfg.data, run.cfg.model, run.cfg.seed) == (df.data, df.model, df.seed)
+        assert (run.relays, run.cfg.link.shared_codec) == (df.link.relays, True) == (0, True)
+    assert t.schedule == "onecycle" and t.epoch_images is None
+    assert base.cfg.train.lr == t.lr == 3e-3
+    # the same images: 10 epochs of all 6,000, 9 in the shared base and 1 fine-tuning
+    assert base.cfg.train.epochs + mse.cfg.train.epochs == t.epochs == 10
+    assert df.data.num_images["train"] == 6000
