@@ -77,17 +77,18 @@ def test_outputs(reproduction):
     assert all(r["n_lost"] == r["n_images"] == "16" and r["tb_bits"] == "704"
                and r["accuracy"] and r["hash_bit_agreement"] for r in digital)
     for name in ("fig2_df.png", "fig3_qf.png", "snr.png", "semantic.png", "digital.png",
-                 "report.md", "reproduce.yaml"):
+                 "examples.png", "report.md", "reproduce.yaml"):
         assert (out / name).is_file()
     report = (out / "report.md").read_text()
     for heading in ("## DF relaying", "## QF relaying", "## Separation baselines", "LPIPS",
                     "## Independent judges", "independent measures",
                     "## How this differs from the paper", "Left out: `mse+lpips`",
-                    "## Against the practical digital chain",
+                    "## Against the practical digital chain", "## Example reconstructions",
                     "Empty columns of `results.csv`: `lpips`"):
         assert heading in report
     assert "random codes with the same labels" in report
     assert "(fig2_df.png)" in report and "(fig3_qf.png)" in report
+    assert "![examples](examples.png)" in report
 
 
 def test_rerun_skips_finished_parts(reproduction, capsys):

@@ -8,7 +8,7 @@ Units (each skipped when finished, resumed when interrupted):
 4. evaluation of each DF model, QF codebook set, the separation baselines and the
    digital chain (one unit per codec × MCS)              -> OUT/eval/*.csv
 then OUT/results.csv (:data:`~semjscc.evaluation.results.RESULT_COLUMNS`), the paper's
-figures and OUT/report.md.
+figures, example reconstructions (OUT/examples.png) and OUT/report.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ...registry import EXPERIMENTS
 from ..executor import Unit
 from ..report import fmt_duration
 from ..runner import Experiment, log
+from .examples import draw_examples
 from .figures import draw_figures
 from .plan import Plan, build_plan, check_prerequisites, estimate_seconds
 from .report import write_report
@@ -69,6 +70,8 @@ class MultihopExperiment(Experiment):
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
         dhd_result = evaluate_dhd(self.plan.dhd_checkpoint, device=str(self.device))
         figures = draw_figures(rows, self.out, self.cfg.sweep.figure_snr_db or None)
+        examples = draw_examples(self.plan, self.device, self.cfg.sweep.figure_snr_db or None)
+        figures += [examples] if examples else []
         report = write_report(self.plan, rows, figures, dhd_result, self.out, seconds,
                               self.estimate)
         return [*figures, report]

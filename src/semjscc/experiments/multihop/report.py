@@ -387,6 +387,11 @@ def write_report(plan: Plan, rows: list[dict[str, Any]], figures: list[Path],
     parts += ["## Separation baselines", separation_section(rows)]
     parts += ["## Against the practical digital chain", digital_section(rows)]
     parts += [f"![{f.stem}]({f.name})" for f in figures if f.name == "digital.png"]
+    if any(f.name == "examples.png" for f in figures):
+        parts += ["## Example reconstructions",
+                  "The first test images after each method's DF chain (and the digital chain, "
+                  "whose lost images are gray) at r = 0 and the largest r.",
+                  "![examples](examples.png)"]
     parts += ["## How this differs from the paper", "\n".join(f"- {d}" for d in differences(cfg))]
     path = out / "report.md"
     write_text(path, "\n\n".join(parts) + "\n")
