@@ -7,9 +7,11 @@ accuracy points, laid out the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ...plots.lines import LINESTYLES, MARKERS, plt, save_figure
@@ -62,32 +64,48 @@ def accuracy_figure(rows: list[dict[str, Any]]) -> Figure:
         for col, ratio in enumerate(ratios):
             ax = axes[row, col]
             for i, method in enumerate(methods):
-                points = [(r["snr_db"], r[column]) for r in served_rows(rows, method, ratio)
-                          if r.get(column) is not None]
-                if points:
-                    ax.plot(*zip(*points), **_style(methods, i))
+                _plot(ax, served_rows(rows, method, ratio), column, **_style(methods, i))
             for j, codec in enumerate(codecs):
-                points = [(r["snr_db"], r[column]) for r in served_rows(rows, codec, ratio)
-                          if r.get(column) is not None]
-                if points:
-                    ax.plot(*zip(*points), linestyle=LINESTYLES[j % 3], linewidth=1.0,
-                            color="0.35" if codec.startswith(SEPARATION) else "tab:brown",
-                            label=codec)
+                _plot(ax, served_rows(rows, codec, ratio), column,
+                      linestyle=LINESTYLES[j % 3], linewidth=1.0,
+                      color="0.35" if codec.startswith(SEPARATION) else "tab:brown",
+                      label=codec)
             clean = [r[f"{column}_clean"] for r in rows if r.get(f"{column}_clean") is not None]
             if clean:
                 ax.axhline(clean[0], color="0.6", linestyle=":", linewidth=1.0,
                            label="clean images")
-            ax.set_title(f"R = {ratio_label(ratio)}: {CLASSIFIER_LABELS[name]}",
-                         fontsize="small")
-            ax.set_xlabel("test SNR [dB]")
-            ax.set_ylabel("top-1 accuracy")
-            ax.grid(True, alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", fontsize="x-small",
-               ncols=min(len(labels), 4))
+            _decorate(ax, ratio, name, "top-1 accuracy")
+    _legend(fig, axes)
     fig.suptitle("Task accuracy against test SNR\n(each SNR served by the model trained nearest "
                  "to it)", fontsize="medium")
     return fig
+
+
+def _plot(ax: Axes, rows: list[dict[str, Any]], column: str,
+          value: Callable[[dict[str, Any]], float] | None = None,
+          keep: Callable[[dict[str, Any]], bool] = lambda r: True, **style: Any) -> None:
+    """One line of ``value(row)`` (default: the ``column`` value) against the test SNR over
+    the rows where ``column`` is filled and ``keep`` holds."""
+    points = [(r["snr_db"], r[column] if value is None else value(r)) for r in rows
+              if r.get(column) is not None and keep(r)]
+    if points:
+        ax.plot(*zip(*points), **style)
+
+
+def _decorate(ax: Axes, ratio: float, classifier: str, ylabel: str) -> None:
+    ax.set_title(f"R = {ratio_label(ratio)}: {CLASSIFIER_LABELS[classifier]}",
+                 fontsize="small")
+    ax.set_xlabel("test SNR [dB]")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+
+
+def _legend(fig: Figure, axes: Any) -> None:
+    """One legend below the panels, from the first panel's lines (none when it has none)."""
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if labels:
+        fig.legend(handles, labels, loc="outside lower center", fontsize="x-small",
+                   ncols=min(len(labels), 4))
 
 
 def gain_figure(rows: list[dict[str, Any]]) -> Figure:
@@ -102,23 +120,13 @@ def gain_figure(rows: list[dict[str, Any]]) -> Figure:
             base = {r["snr_db"]: r[column] for r in served_rows(rows, BASELINE, ratio)
                     if r.get(column) is not None}
             for i, method in enumerate(methods):
-                if method == BASELINE:
-                    continue
-                points = [(r["snr_db"], 100 * (r[column] - base[r["snr_db"]]))
-                          for r in served_rows(rows, method, ratio)
-                          if r.get(column) is not None and r["snr_db"] in base]
-                if points:
-                    ax.plot(*zip(*points), **_style(methods, i))
+                if method != BASELINE:
+                    _plot(ax, served_rows(rows, method, ratio), column,
+                          lambda r: 100 * (r[column] - base[r["snr_db"]]),
+                          lambda r: r["snr_db"] in base, **_style(methods, i))
             ax.axhline(0.0, color="0.4", linewidth=0.8)
-            ax.set_title(f"R = {ratio_label(ratio)}: {CLASSIFIER_LABELS[name]}",
-                         fontsize="small")
-            ax.set_xlabel("test SNR [dB]")
-            ax.set_ylabel("accuracy gain over mse [points]")
-            ax.grid(True, alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if labels:
-        fig.legend(handles, labels, loc="outside lower center", fontsize="x-small",
-                   ncols=min(len(labels), 4))
+            _decorate(ax, ratio, name, "accuracy gain over mse [points]")
+    _legend(fig, axes)
     fig.suptitle("Accuracy gain over DJSCC without semantics (mse)", fontsize="medium")
     return fig
 
