@@ -122,47 +122,55 @@ def djscc_rows(run: ImportanceRun, scoring: Scoring) -> list[dict[str, Any]]:
     return rows
 
 
+def _baseline_columns(ratio: str, scoring: Scoring) -> tuple[Any, dict[str, Any]]:
+    """The test channel and the setting columns of a baseline at the DJSCC's ratio ``ratio``."""
+    cfg = scoring.plan.cfg
+    channel = build_channel(cfg.importance.channel)
+    return channel, {**channel.describe(),
+                     **ratio_columns(djscc_for(ratio), ratio, cfg.data.image_size)}
+
+
+def _baseline_rows(systems: list[tuple[float, Any, str]], columns: dict[str, Any],
+                   scoring: Scoring, note: str) -> list[dict[str, Any]]:
+    """One row per baseline system ((test SNR, system with ``row_fields()``, progress
+    text) each): the scores, the system's fields and ``note`` after any note of its own."""
+    cfg = scoring.plan.cfg
+    rows = []
+    for snr, system, desc in systems:
+        metrics = evaluate_system(system, scoring.loader, scoring.suites(), scoring.device,
+                                  cfg.eval.seed, desc=desc)
+        fields = {k: v for k, v in system.row_fields().items() if k in IMPORTANCE_COLUMNS}
+        row_note = "; ".join(filter(None, [fields.pop("note", None), note]))
+        rows.append({**scoring.columns(metrics), **fields, **columns, "snr_db": snr,
+                     "seed": cfg.eval.seed, "note": row_note})
+    return rows
+
+
 def separation_rows(codec: str, ratio: str, scoring: Scoring) -> list[dict[str, Any]]:
     """``codec`` at the capacity budget of the DJSCC's k channel uses at every test SNR
     (failures: see the module docstring)."""
-    cfg, dev = scoring.plan.cfg, scoring.device
-    model, channel = djscc_for(ratio), build_channel(cfg.importance.channel)
-    columns = {**channel.describe(), **ratio_columns(model, ratio, cfg.data.image_size)}
+    snrs = scoring.plan.cfg.importance.test_snr_db
+    channel, columns = _baseline_columns(ratio, scoring)
     if codec not in available_codecs():
         return [{**columns, "method": f"separation-{codec}", "snr_db": snr,
                  "note": f"{codec} encoder not available in this Pillow build"}
-                for snr in cfg.importance.test_snr_db]
-    rows = []
-    for snr in cfg.importance.test_snr_db:
-        system = separation_system(codec, snr, columns["k"], on_unreachable="nan",
-                                   channel=channel)
-        metrics = evaluate_system(system, scoring.loader, scoring.suites(), dev, cfg.eval.seed,
-                                  desc=f"separation {codec} R={ratio} {snr:g} dB")
-        fields = {k: v for k, v in system.row_fields().items() if k in IMPORTANCE_COLUMNS}
-        note = "; ".join(filter(None, [fields.pop("note"), FAILURE_NOTE]))
-        rows.append({**scoring.columns(metrics), **fields, **columns, "snr_db": snr,
-                     "seed": cfg.eval.seed, "note": note})
-    return rows
+                for snr in snrs]
+    systems = [(snr, separation_system(codec, snr, columns["k"], on_unreachable="nan",
+                                       channel=channel),
+                f"separation {codec} R={ratio} {snr:g} dB") for snr in snrs]
+    return _baseline_rows(systems, columns, scoring, FAILURE_NOTE)
 
 
 def digital_rows(codec: str, ratio: str, scoring: Scoring) -> list[dict[str, Any]]:
     """The digital chain (``codec`` + TB + QAM, every ``digital.mcs``) over the DJSCC's k
     channel uses at every test SNR; a lost image is received as mid-gray."""
-    cfg, dev = scoring.plan.cfg, scoring.device
-    model, channel = djscc_for(ratio), build_channel(cfg.importance.channel)
-    columns = {**channel.describe(), **ratio_columns(model, ratio, cfg.data.image_size)}
-    rows = []
-    for mcs in cfg.digital.mcs:
-        for snr in cfg.importance.test_snr_db:
-            system = DigitalSystem(codec, mcs, snr, columns["k"], channel,
-                                   link=cfg.digital.link)
-            metrics = evaluate_system(system, scoring.loader, scoring.suites(), dev,
-                                      cfg.eval.seed,
-                                      desc=f"digital {codec} MCS {mcs} R={ratio} {snr:g} dB")
-            fields = {k: v for k, v in system.row_fields().items() if k in IMPORTANCE_COLUMNS}
-            rows.append({**scoring.columns(metrics), **fields, **columns, "snr_db": snr,
-                         "seed": cfg.eval.seed, "note": DIGITAL_NOTE})
-    return rows
+    cfg = scoring.plan.cfg
+    channel, columns = _baseline_columns(ratio, scoring)
+    systems = [(snr, DigitalSystem(codec, mcs, snr, columns["k"], channel,
+                                   link=cfg.digital.link),
+                f"digital {codec} MCS {mcs} R={ratio} {snr:g} dB")
+               for mcs in cfg.digital.mcs for snr in cfg.importance.test_snr_db]
+    return _baseline_rows(systems, columns, scoring, DIGITAL_NOTE)
 
 
 def mark_served(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
