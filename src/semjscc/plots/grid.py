@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from torch import Tensor
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from torch import Tensor  # noqa: E402
-
-from .lines import save_figure  # noqa: E402
+from .lines import plt, save_figure
 
 
-def _rgb(image: Tensor):
+def _rgb(image: Tensor) -> np.ndarray:
     """(3, H, W) in [0, 1] -> (H, W, 3) float array for imshow."""
     return image.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
@@ -28,8 +25,8 @@ def image_grid(originals: Tensor, rows: list[tuple[str, Tensor]], path: str | Pa
     for label, images in all_rows:
         if images.shape[0] != n:
             raise ValueError(f"row {label!r} has {images.shape[0]} images, the originals {n}")
-    fig, axes = plt.subplots(len(all_rows), n, figsize=(1.6 + cell * n, 0.3 + cell * len(all_rows)),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(len(all_rows), n, squeeze=False, layout="constrained",
+                             figsize=(1.6 + cell * n, 0.3 + cell * len(all_rows)))
     for i, (label, images) in enumerate(all_rows):
         for j in range(n):
             ax = axes[i][j]
