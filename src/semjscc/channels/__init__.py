@@ -15,6 +15,7 @@ from .functional import (
     snr_db_to_noise_var,
 )
 from .nakagami import Nakagami
+from .ofdm import OFDM
 from .power import power_normalize
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ChannelOutput",
     "FadingChannel",
     "Nakagami",
+    "OFDM",
     "Rayleigh",
     "Rician",
     "apply_fading",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 import torch
+import yaml
 
+from ..channels import AWGN, build_channel
 from ..config import Config, TrainConfig, load_config
 from ..device import resolve_device
 from ..errors import ConfigError
@@ -20,7 +22,14 @@ from ..evaluation.digital import (
 )
 from ..evaluation.qf import parse_settings
 from ..registry import PEERS
-from ..training.bench import bench_ddp, bench_model, bench_peer, bench_qf, matmul_flops
+from ..training.bench import (
+    bench_channels,
+    bench_ddp,
+    bench_model,
+    bench_peer,
+    bench_qf,
+    matmul_flops,
+)
 from .common import codec_name, device_spec, mcs_value, positive_int
 from .qf import PAPER_NQ_B
 
@@ -63,6 +72,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    f"images, k = {BENCH_K} complex symbols), AWGN at "
                    f"{BENCH_SNRS_DB[0]:g} dB (delivered) and {BENCH_SNRS_DB[1]:g} dB (lost), "
                    "e.g. webp:5,9,16,20")
+    p.add_argument("--ofdm", type=ofdm_spec, nargs="?", const={}, default=None,
+                   metavar="KEY=VALUE,...",
+                   help="also time a one-hop training step of the first config over the ofdm "
+                   "channel (LS and perfect CSI) against AWGN and print the step-time ratios; "
+                   "optional channel options, e.g. model=tdl-a,speed_mps=30,bank_size=512")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="speed switches of ours, e.g. train.compile=true, "
                    "train.channels_last=false, train.precision=bf16")
@@ -94,6 +108,30 @@ def print_digital(codec: str, mcs: list[int], batch: int, repeats: int) -> None:
               f"{b.tb.tb_bits:>9,}{b.snr_db:>8g}{f'{b.delivered}/{b.batch}':>11}"
               f"{b.unreachable:>9}{b.images_per_s:>8.2f}"
               f"{b.info_mbit_per_s:>13.4f}" + "".join(f"{b.shares[s]:>14.1%}" for s in shares))
+
+
+def ofdm_spec(text: str) -> dict[str, object]:
+    """``KEY=VALUE,...`` options of the ofdm channel (values read as YAML)."""
+    options = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"{item!r}: expected KEY=VALUE, e.g. model=tdl-a")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
+
+
+def print_ofdm(name: str, cfg: Config, size: int, batch: int, options: dict[str, object],
+               device: torch.device, repeats: int) -> None:
+    """The training-step time over the ofdm channel (LS, perfect CSI) against AWGN."""
+    channels = {"awgn": AWGN(), **{f"ofdm-{csi}": build_channel(
+        {"name": "ofdm", **options, "csi": csi}) for csi in ("ls", "perfect")}}
+    seconds = bench_channels(cfg.model, channels, size, batch, device, repeats, cfg.train)
+    ofdm = channels["ofdm-ls"]
+    print(f"ofdm channel ({ofdm.extra_repr()}), {name} at {size}x{size}, batch {batch}, one-hop "
+          f"training step, interleaved, median of {repeats}:")
+    for key, t in seconds.items():
+        print(f"  {key:<14}{t * 1e3:>9.1f} ms/step{t / seconds['awgn']:>8.2f}x AWGN")
 
 
 def peer_name(text: str) -> str:
@@ -187,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
               f"{d.threads} threads {d.single_images_per_s:.1f} img/s; {d.world} processes x "
               f"{max(1, d.threads // d.world)} threads {d.ddp_images_per_s:.1f} img/s; "
               f"scaling {d.scaling:.2f}x")
+    if args.ofdm is not None and cases:
+        print_ofdm(*cases[0], args.ofdm, device, args.repeats)
     if args.digital:
         print_digital(*args.digital, args.batch or BENCH_BATCH, args.repeats)
     if qf_settings:

@@ -24,7 +24,7 @@ import torch.multiprocessing as mp
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..channels import AWGN
+from ..channels import AWGN, Channel
 from ..channels.quantize import fit_codebook
 from ..config import ModelConfig, TrainConfig
 from ..device import autocast, memory_format
@@ -150,14 +150,15 @@ class OneHop:
     fused_adam: bool = False
 
 
-def ours(model: JSCCModel, train: TrainConfig) -> OneHop:
-    """Our hop with the speed switches of ``train`` (channels_last, compile, fused_adam,
-    grad_checkpoint)."""
+def ours(model: JSCCModel, train: TrainConfig, channel: Channel | None = None,
+         generator: torch.Generator | None = None) -> OneHop:
+    """Our hop over ``channel`` (default AWGN; its randomness from ``generator``) with the
+    speed switches of ``train`` (channels_last, compile, fused_adam, grad_checkpoint)."""
     fmt = memory_format(train.channels_last)
     model.to(memory_format=fmt)
-    channel = AWGN()
+    channel = channel if channel is not None else AWGN()
     forward = maybe_compile(
-        lambda x, snr: hop(model, x, channel, snr, grad_checkpoint=train.grad_checkpoint),
+        lambda x, snr: hop(model, x, channel, snr, generator, train.grad_checkpoint),
         train.compile)
     return OneHop(model, forward, fmt, train.fused_adam)
 
@@ -231,6 +232,22 @@ def bench_model(name: str, cfg: ModelConfig, image_size: int, batch_size: int,
         train_flops=3 * 2 * gmacs * 1e9 * batch_size / t_train,
         infer_flops=2 * gmacs * 1e9 * batch_size / t_infer,
     )
+
+
+def bench_channels(cfg: ModelConfig, channels: dict[str, Channel], image_size: int,
+                   batch_size: int, device: torch.device, repeats: int = 5,
+                   train: TrainConfig | None = None) -> dict[str, float]:
+    """Median seconds of one training step of the same one-hop model over each of
+    ``channels`` (by name), the steps interleaved; each channel's noise (and gains) from a
+    seeded generator, as in training."""
+    train = train or TrainConfig()
+    torch.manual_seed(0)
+    model = create_model(cfg)
+    fns = {name: step_fns(ours(model, train, channel.to(device),
+                               torch.Generator(device).manual_seed(0)),
+                          image_size, batch_size, device, train.precision)[0]
+           for name, channel in channels.items()}
+    return _timeit_many(fns, device, warmup=2, repeats=repeats)
 
 
 @dataclass

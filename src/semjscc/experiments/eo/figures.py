@@ -40,8 +40,9 @@ def channel_setting(row: dict[str, Any]) -> str:
     """``awgn``, ``rician, k = 100, zf``: the channel columns of a row as text (each
     parameter by its label prefix)."""
     parts = [str(row["channel"])]
-    parts += [f"{prefix} = {row[column]:g}" for column, prefix in channel_param_columns().items()
-              if row.get(column) is not None]
+    parts += [f"{prefix} = {row[column]:g}" if isinstance(row[column], (int, float))
+              else f"{prefix} = {row[column]}"
+              for column, prefix in channel_param_columns().items() if row.get(column) is not None]
     if row.get("equalization") is not None:
         parts.append(str(row["equalization"]))
     return ", ".join(parts)
