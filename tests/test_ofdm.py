@@ -7,6 +7,7 @@ import torch
 
 from semjscc.channels import OFDM, build_channel, measured_snr_db, power_normalize
 from semjscc.channels.functional import real_to_complex
+from semjscc.cli import main
 from semjscc.errors import ConfigError
 
 
@@ -120,3 +121,21 @@ def test_tdl_and_cdl_banks_have_unit_average_power() -> None:
         assert abs(float(bank.abs().pow(2).mean()) - 1.0) < 0.15
         # frequency selective: the response varies across the subcarriers of one slot
         assert float(bank.abs().std(dim=-1).mean()) > 0.1
+
+
+@pytest.mark.slow  # the config table's matmul peak alone takes ~20 s on 2 cores
+def test_bench_prints_the_ofdm_to_awgn_ratio(capsys) -> None:
+    assert main(["bench", "--configs", "importance-tiny/reproduce", "--repeats", "1",
+                 "--batch", "4", "--qf", "", "--ofdm", "model=tdl-a,bank_size=8"]) == 0
+    out = capsys.readouterr().out
+    assert "ofdm channel (model=tdl-a" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.strip().startswith(("awgn ", "ofdm-ls", "ofdm-perfect"))}
+    assert set(rows) == {"awgn", "ofdm-ls", "ofdm-perfect"}
+    assert rows["awgn"][3] == "1.00x" and float(rows["ofdm-ls"][1]) > 0
+
+
+def test_bench_bad_ofdm_spec_is_one_line(capsys) -> None:
+    assert main(["bench", "--configs", "", "--qf", "", "--ofdm", "tdl-a"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "argument --ofdm" in err and "KEY=VALUE" in err
