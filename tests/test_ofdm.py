@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from semjscc.baselines.digital import AbstractLink, TBLink, coherent
 from semjscc.channels import OFDM, build_channel, measured_snr_db, power_normalize
 from semjscc.channels.functional import real_to_complex
 from semjscc.cli import main
@@ -139,3 +140,40 @@ def test_bench_bad_ofdm_spec_is_one_line(capsys) -> None:
     assert main(["bench", "--configs", "", "--qf", "", "--ofdm", "tdl-a"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "argument --ofdm" in err and "KEY=VALUE" in err
+
+
+def test_digital_chain_over_ofdm_delivers_at_high_snr_and_loses_at_low() -> None:
+    channel = OFDM(model="tdl-c", csi="ls", bank_size=16)
+    link = TBLink(9, 1024, channel)
+    bits = torch.randint(0, 2, (6, link.tb.tb_bits), generator=gen(5)).float()
+    received, ok = link.send(bits, 30.0, gen(6))
+    assert ok.all() and torch.equal(received, bits)
+    assert not link.send(bits, -5.0, gen(6))[1].any()
+
+
+def test_digital_demapper_takes_the_per_re_noise_variance() -> None:
+    channel = OFDM(model="tdl-c", csi="ls", bank_size=16)
+    link = TBLink(9, 1024, channel)
+    seen: dict[str, torch.Tensor] = {}
+    transmit, demapper = channel.transmit, link.demapper
+
+    def record_transmit(*args, **kwargs):
+        seen["out"] = transmit(*args, **kwargs)
+        return seen["out"]
+
+    def record_demapper(y, no):
+        seen["no"] = no
+        return demapper(y, no)
+
+    channel.transmit, link.demapper = record_transmit, record_demapper
+    link.send(torch.zeros(2, link.tb.tb_bits), 10.0, gen(7))
+    no = seen["no"]
+    assert no.shape == (2, 1024)
+    assert torch.equal(no, seen["out"].noise_var.reshape(no.shape))
+    assert float(no.std()) > 0.01 * float(no.mean())  # varies over the resource elements
+    assert torch.equal(coherent(seen["out"], "lmmse")[1], seen["out"].noise_var)
+
+
+def test_link_abstraction_refuses_ofdm() -> None:
+    with pytest.raises(ConfigError, match="use digital.link=bit-true"):
+        AbstractLink(9, 1024, OFDM(model="awgn", bank_size=2))

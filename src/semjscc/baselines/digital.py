@@ -11,7 +11,9 @@ decoded by ``TBDecoder`` (20 belief-propagation iterations) from the soft demapp
 
 Receiver (our design): coherent detection with perfect CSI. Whatever the channel's
 equaliser, the received symbols are brought to x + n/h and demapped with the noise variance
-σ²/|h|² (for block fading one h per image, as DeepJSCC sees). Decode-and-forward relays:
+σ²/|h|² (for block fading one h per image, as DeepJSCC sees). Over a channel with its own
+receiver (``ofdm``: LS or perfect CSI, then LMMSE) the demapper takes that receiver's unbiased
+symbols and its post-equalisation noise variance, per resource element. Decode-and-forward relays:
 each hop re-encodes the decoded TB with the same MCS; an image is lost when any hop's TB CRC
 fails. A lost image, or one whose smallest file exceeds the TB, is received as mid-gray (a
 receiver with no bits) and counted in ``n_lost``.
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..channels import AWGN, Channel, ChannelOutput, complex_to_real, real_to_complex
+from ..channels import AWGN, OFDM, Channel, ChannelOutput, complex_to_real, real_to_complex
 from ..config import DigitalConfig
 from ..errors import ConfigError
 from .separation import code_to_budget, decode_file, require_codec
@@ -218,17 +220,21 @@ LINKS = {"bit-true": TBLink, "abstraction": AbstractLink}
 
 
 def check_abstraction(channel: Channel) -> None:
-    """Refuse a channel the link abstraction cannot model (fast fading)."""
-    if not getattr(channel, "block", True):
+    """Refuse a channel the link abstraction cannot model (fast fading, OFDM)."""
+    if not getattr(channel, "block", True) or isinstance(channel, OFDM):
+        fast = " with block=false" if not getattr(channel, "block", True) else ""
         raise ConfigError(f"digital.link=abstraction needs AWGN or block fading, not "
-                          f"{channel.label} with block=false; use digital.link=bit-true")
+                          f"{channel.label}{fast}; use digital.link=bit-true")
 
 
 def coherent(out: ChannelOutput, equalization: str | None) -> tuple[Tensor, Tensor]:
     """The symbols brought to x + n/h and the noise variance σ²/|h|² per symbol, from the
     output of an equaliser ``equalization`` (None, "none", "zf" or "mmse") and its state;
-    shapes (B, M/2, h, w) complex and real."""
+    shapes (B, M/2, h, w) complex and real. A channel that reports a noise variance per
+    symbol (OFDM) has equalised to unbiased symbols already: y and that variance as they are."""
     y = real_to_complex(out.y)
+    if out.noise_var.shape == y.shape:
+        return y, out.noise_var
     h = out.h if out.h is not None else torch.ones(len(y), dtype=y.dtype, device=y.device)
     gain = (h.view(-1, 1, 1, 1) if h.dim() == 1 else h).expand_as(y)
     noise_var = out.noise_var.view(-1, 1, 1, 1).expand(y.shape)

@@ -25,7 +25,9 @@ class ChannelOutput(NamedTuple):
 
     ``y``: (B, M, h, w) real-packed receiver output (after the receiver's equalisation);
     ``h``: complex gains, (B,) for block fading (ones for AWGN) or (B, M/2, h, w) for fast
-    fading; ``noise_var``: (B,) σ² per complex symbol.
+    fading and OFDM; ``noise_var``: (B,) σ² per complex symbol at the receiver input, or, for
+    a channel whose own receiver estimates and equalises (OFDM), (B, M/2, h, w): the noise
+    variance of y's unbiased symbols after equalisation, per symbol.
     """
 
     y: Tensor
