@@ -6,10 +6,11 @@ import argparse
 import logging
 
 from ..errors import ConfigError
+from ..evaluation.bootstrap import add_intervals
 from ..evaluation.digital import evaluate_digital_checkpoint
 from ..evaluation.evaluate import evaluate_df_checkpoint
 from ..evaluation.qf import evaluate_qf_checkpoint
-from ..evaluation.results import write_results
+from ..evaluation.results import HEADLINE, write_results
 from .common import (
     add_baseline_args,
     check_baseline_args,
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = evaluate_df_checkpoint(args.checkpoint, args.snr_db, args.relays, args.overrides,
                                       args.batch_size, args.device, args.seed, dhd=args.dhd)
-    write_results(rows, args.out)
+    write_results(add_intervals(rows, HEADLINE), args.out)
     columns = ["method", "protocol", "relays", "snr_db", "n_q", "bits", "bpp", "mcs_index",
                "tb_bits", "bler", "psnr", "ms_ssim", "hash_cos", "hash_bit_agreement", "map",
                "map_clean", "n_lost", "n_images"]

@@ -101,3 +101,9 @@ def relay_counts(v: Any) -> str | None:
     return int_at_least(0)(v) or (
         f"must be at most {MAX_RELAYS}" if max(v if isinstance(v, list) else [v], default=0)
         > MAX_RELAYS else None)
+
+
+def seed_list(v: Any) -> str | None:
+    """Training seeds: distinct whole numbers >= 0."""
+    return int_at_least(0)(v) or (
+        "must not repeat a seed" if len(set(v)) != len(v) else None)

@@ -38,3 +38,8 @@ class Config:
     eo: EOConfig = field(default_factory=EOConfig)
     importance: ImportanceConfig = field(default_factory=ImportanceConfig)
     digital: DigitalConfig = field(default_factory=DigitalConfig)
+
+    def training_seeds(self) -> list[tuple[int, str]]:
+        """(seed, run-directory suffix) of every training of a compared model: each of
+        ``sweep.seeds`` with suffix ``_seed<s>``, or ``seed`` alone with no suffix."""
+        return [(s, f"_seed{s}") for s in self.sweep.seeds] or [(self.seed, "")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import checked, int_at_least, range_pair, relay_counts
+from .checks import checked, int_at_least, range_pair, relay_counts, seed_list
 
 # The paper's five quantize-and-forward settings N_Q:b (1.5, 2, 2.5, 3, 4 bpp at 256x256).
 PAPER_QF_SETTINGS: tuple[str, ...] = ("4:0.75", "2:1", "4:1.25", "2:1.5", "2:2")
@@ -14,9 +14,14 @@ PAPER_QF_SETTINGS: tuple[str, ...] = ("4:0.75", "2:1", "4:1.25", "2:1.5", "2:2")
 
 @dataclass
 class SweepConfig:
-    """The grid a reproduction trains: one model per (relays, snr_db, method)."""
+    """The grid a reproduction trains: one model per (relays, snr_db, method) and seed."""
 
     relays: list[int] = checked(factory=lambda: [0, 1, 2, 3], check=relay_counts)
+    # every experiment trains each of its compared models (the DeepJSCCs) once per seed, in
+    # run directories suffixed _seed<s>; empty: once, with the config's ``seed``. The frozen
+    # networks that define a loss or a measurement (DHD, task network, judges) are trained
+    # once.
+    seeds: list[int] = checked(factory=list, check=seed_list)
     snr_db: list[float] = field(default_factory=lambda: [-5.0, -10.0, -15.0])
     # one loss mapping per method (as train.loss); the method label is derived from it
     methods: list[dict[str, Any]] = field(
@@ -54,3 +59,4 @@ class JudgeConfig:
     # epochs of both judge DHDs (None: dhd.epochs)
     dhd_epochs: int | None = checked(None, check=int_at_least(1))
     classifier: bool = True  # a ``task`` classifier trained on clean images
+

@@ -29,10 +29,12 @@ from ..errors import ConfigError
 from ..losses import method_label
 from ..metrics.image import image_metrics
 from ..metrics.lpips import LPIPS, LPIPS_MIN_SIZE, LPIPSMetric, lpips_available
+from ..metrics.per_image import PerImage
 from ..models import JSCCModel, MultiHopDF, load
 from ..progress import progress
 from ..semantics import ClassifierJudge, HashJudge, Judge
 from .dhd import split_hashes
+from .results import IMAGES
 
 System = Callable[[Tensor, torch.Generator], Tensor]
 Inputs = Callable[[Tensor, Tensor, Tensor], dict[str, Tensor]]
@@ -53,6 +55,12 @@ class Suite:
     def compute(self) -> dict[str, Any]:
         """Scalar metrics as floats; tensor-valued ones (e.g. distance lists) as tensors."""
         return {k: float(v) if v.numel() == 1 else v for k, v in self.metrics.compute().items()}
+
+    def per_image(self) -> dict[str, Tensor]:
+        """(N,) scores of the :class:`~semjscc.metrics.per_image.PerImage` metrics, in the
+        order the images were fed."""
+        return {name: metric.scores().cpu() for name, metric in self.metrics.items()
+                if isinstance(metric, PerImage)}
 
 
 def _clamped(x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
@@ -115,7 +123,8 @@ def evaluate_outputs(system: Callable[[Tensor, torch.Generator], list[Tensor]],
                      device: torch.device, seed: int, desc: str = "eval") -> list[dict[str, Any]]:
     """Run a ``system`` with several outputs per image (e.g. the image at every hop of one
     chain) over ``loader``: ``suites[i]`` scores output i; the metrics of each output plus
-    ``n_images``, in output order."""
+    ``n_images`` and, under :data:`~semjscc.evaluation.results.IMAGES`, the per-image
+    scores ({metric: (N,) tensor}), in output order."""
     generator = torch.Generator(device=device).manual_seed(seed)
     n_images = 0
     for batch in progress(loader, desc):
@@ -127,9 +136,11 @@ def evaluate_outputs(system: Callable[[Tensor, torch.Generator], list[Tensor]],
     results: list[dict[str, Any]] = []
     for scoring in suites:
         out: dict[str, Any] = {"n_images": n_images}
+        images: dict[str, Tensor] = {}
         for suite in scoring:
             out.update(suite.compute())
-        results.append(out)
+            images.update(suite.per_image())
+        results.append({**out, IMAGES: images} if images else out)
     return results
 
 

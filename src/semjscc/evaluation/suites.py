@@ -8,7 +8,7 @@ skip them and the task scores count them as a uniform guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from ..config import Config
-from ..metrics import ExpectedConfusion, LPIPSMetric, reconstruction_metrics
+from ..metrics import ExpectedAccuracy, ExpectedConfusion, LPIPSMetric, reconstruction_metrics
 from ..metrics.lpips import LPIPS_MIN_SIZE
 from .evaluate import Suite, shared_lpips
 
@@ -33,15 +33,29 @@ class DecodedSuite(Suite):
     decoded at all its metrics are empty cells."""
 
     seen: int = 0
+    masks: list[Tensor] = field(default_factory=list)
 
     def update(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> None:
         ok = decoded(x_hat)
+        self.masks.append(ok.cpu())
         if ok.any():
             self.seen += int(ok.sum())
             super().update(x[ok], x_hat[ok], labels[ok])
 
     def compute(self) -> dict[str, Any]:
         return super().compute() if self.seen else {}
+
+    def per_image(self) -> dict[str, Tensor]:
+        """(N,) scores of every image fed, NaN where nothing was decoded (one process)."""
+        if not self.seen:
+            return {}
+        ok = torch.cat(self.masks)
+        out = {}
+        for name, scores in super().per_image().items():
+            full = torch.full((len(ok),), float("nan"))
+            full[ok] = scores
+            out[name] = full
+        return out
 
 
 def reconstruction_suite(cfg: Config, device: torch.device) -> DecodedSuite:
@@ -59,8 +73,10 @@ def reconstruction_suite(cfg: Config, device: torch.device) -> DecodedSuite:
 def task_suite(classifier: nn.Module, num_classes: int, protocol: str,
                device: torch.device) -> Suite:
     """``confusion_<protocol>``: the expected confusion of ``classifier`` on the outputs
-    (clamped to [0, 1]; failed images are scored as chance, whatever it predicts for them)."""
-    metrics = MetricCollection({f"confusion_{protocol}": ExpectedConfusion(num_classes)})
+    (clamped to [0, 1]; failed images are scored as chance, whatever it predicts for them),
+    and ``accuracy_<protocol>``, its per-image expected correctness."""
+    metrics = MetricCollection({f"confusion_{protocol}": ExpectedConfusion(num_classes),
+                                f"accuracy_{protocol}": ExpectedAccuracy()})
 
     def inputs(x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
         return {"preds": classifier(x_hat.nan_to_num(0.5).clamp(0, 1)), "labels": labels,

@@ -17,6 +17,7 @@ from ..metrics import classification_metrics, confusion_matrix
 from ..models import load
 from ..semantics import ClassifierJudge
 from .evaluate import Suite, evaluate_system
+from .results import IMAGES
 
 Reconstruct = Callable[[Tensor, torch.Generator], Tensor]
 
@@ -55,6 +56,7 @@ def evaluate_task(path: str | Path, split: str = "test", overrides: list[str] | 
     metrics.to(dev)
     result = evaluate_system(reconstruct or (lambda x, g: x), loader, [suite], dev, seed,
                              desc=f"eval-task {split}")
+    result.pop(IMAGES, None)  # a summary: the per-image hits are not kept
     result["confusion_matrix"] = result["confusion_matrix"].tolist()
     return {**result, "class_names": list(dataset.class_names), "multi_label": multi,
             "split": split, "seed": seed, "checkpoint": str(path)}

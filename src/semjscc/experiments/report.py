@@ -1,15 +1,15 @@
-"""Pieces every experiment's ``report.md`` shares: markdown tables, number cells, durations
-and the closing "Time and device" section."""
+"""Pieces every experiment's ``report.md`` shares: markdown tables, number cells, durations,
+differences with their intervals and the closing "Time and device" section."""
 
 from __future__ import annotations
 
 import datetime
-import math
 import platform
 from typing import Any
 
 import torch
 
+from ..evaluation.bootstrap import Interval, compare
 from ..version import __version__
 
 
@@ -48,26 +48,55 @@ def time_and_device_lines(device: torch.device, seconds: float) -> list[str]:
              "earlier invocation were skipped and are not in this time."), ""]
 
 
-def binomial_half_width(p: float, n: int) -> float:
-    """Half-width of the normal-approximation 95 % interval of a proportion ``p`` over ``n``."""
-    return 1.96 * math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+def seeds_of(rows: list[dict[str, Any]]) -> int:
+    """The most training seeds pooled into any row (1 when none was trained)."""
+    return max((int(r.get("n_seeds") or 1) for r in rows), default=1)
+
+
+def interval_note(rows: list[dict[str, Any]]) -> str:
+    """How the report's intervals are made, for a table's caption."""
+    seeds = seeds_of(rows)
+    pooled = (f"pooled with the spread across {seeds} training seeds by a two-level bootstrap"
+              if seeds > 1 else "one training seed: `sweep.seeds` adds the spread across "
+              "seeds")
+    return ("95 % intervals: paired bootstrap over the test images, which both settings see "
+            f"with the same noise draws; {pooled}; *within noise* when the interval covers 0")
+
+
+def diff_cell(interval: Interval | None, scale: float = 1.0, digits: int = 2) -> str:
+    """A table cell ``+0.12 [+0.05, +0.20]``, with ``≈`` in front when within noise."""
+    if interval is None:
+        return "–"
+    e, lo, hi = (scale * v for v in (interval.estimate, interval.low, interval.high))
+    mark = "≈ " if interval.within_noise else ""
+    return f"{mark}{e:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
+
+
+def tally(intervals: list[Interval | None], better: str = "higher",
+          worse: str = "lower") -> str:
+    """``higher in 5, lower in 2, within noise in 14 of 21 settings`` (settings with an
+    interval only)."""
+    known = [i for i in intervals if i is not None]
+    up = sum(not i.within_noise and i.estimate > 0 for i in known)
+    down = sum(not i.within_noise and i.estimate < 0 for i in known)
+    return (f"{better} in {up}, {worse} in {down}, within noise in {len(known) - up - down} "
+            f"of {len(known)} settings")
 
 
 def versus_digital(setting: str, djscc: str, ours: dict[str, Any], chain: dict[str, Any],
                    metric: str, what: str) -> str:
     """One report sentence: the DeepJSCC row ``ours`` (named ``djscc``) against the digital
     row ``chain`` at ``setting`` on the proportion ``metric`` (e.g. a top-1 accuracy, ``what``
-    names its judge), with the 95 % interval of the difference (binomial over the test images
-    of each, not paired) and "within noise" when it covers 0; plus the PSNR gap."""
-    p, q = ours[metric], chain[metric]
-    h = math.hypot(binomial_half_width(p, ours["n_images"]),
-                   binomial_half_width(q, chain["n_images"]))
-    gap = p - q
-    verdict = ("within noise" if abs(gap) <= h else
-               "DeepJSCC ahead" if gap > 0 else "the digital chain ahead")
+    names its judge), with the paired 95 % interval of the difference and "within noise"
+    when it covers 0; plus the PSNR gap."""
+    gap = compare(ours, chain, metric)
+    verdict = ("no interval (no per-image scores)" if gap is None else
+               gap.verdict("DeepJSCC ahead", "the digital chain ahead"))
+    diff = (f"{100 * (ours[metric] - chain[metric]):+.1f} points" if gap is None
+            else gap.text(100, unit=" points"))
     psnr = ("" if ours.get("psnr") is None or chain.get("psnr") is None
             else f"; PSNR {ours['psnr'] - chain['psnr']:+.1f} dB")
     mcs = chain["mcs"] if chain["mcs"] != "adaptive" else f"adaptive → {chain['mcs_index']}"
-    return (f"* {setting}: `{djscc}` {100 * p:.1f} % vs digital {chain['codec']} (MCS {mcs}, "
-            f"{chain['n_lost']}/{chain['n_images']} lost) {100 * q:.1f} % {what}: "
-            f"{100 * gap:+.1f} points ± {100 * h:.1f}, {verdict}{psnr}.")
+    return (f"* {setting}: `{djscc}` {100 * ours[metric]:.1f} % vs digital {chain['codec']} "
+            f"(MCS {mcs}, {chain['n_lost']}/{chain['n_images']} lost) "
+            f"{100 * chain[metric]:.1f} % {what}: {diff}, {verdict}{psnr}.")

@@ -6,7 +6,9 @@ assembled and what it renders. :func:`run_experiment` does the rest, the same wa
 every registered experiment::
 
     check  ->  OUT/reproduce.yaml  ->  plan  ->  units on the executor (local, Ray, --shard)
-           ->  OUT/results.csv (the experiment's schema)  ->  figures and OUT/report.md
+           ->  OUT/results.csv (the experiment's schema, 95 % intervals of its headline
+               metrics; per-image scores in OUT/results.images.csv)
+           ->  seeds pooled per setting  ->  figures and OUT/report.md
 
 Re-running finishes what is missing and skips what is done; a sharded run stops after its
 units, and an un-sharded run assembles the results.
@@ -24,6 +26,7 @@ import torch
 
 from ..config import Config, ConfigError, config_differences, load_config, save_config, to_dict
 from ..device import resolve_device
+from ..evaluation.bootstrap import add_intervals, pool_seeds
 from ..evaluation.results import read_results, write_results
 from ..registry import EXPERIMENTS
 from .executor import Executor, Unit, run_units
@@ -44,6 +47,8 @@ class Experiment(ABC):
     """
 
     columns: ClassVar[list[str]]  # the results.csv schema: these first, extras after, sorted
+    headline: ClassVar[list[str]]  # metrics given 95 % intervals (``<m>_lo``, ``<m>_hi``)
+    setting: ClassVar[list[str]]  # columns naming a setting (its seeds are pooled to render)
 
     def __init__(self, cfg: Config, out: Path, device: torch.device) -> None:
         self.cfg, self.out, self.device = cfg, out, device
@@ -73,8 +78,10 @@ class Experiment(ABC):
 
     @abstractmethod
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
-        """Figures, analyses and ``report.md`` from the rows read back from results.csv;
-        returns the files worth naming in the log."""
+        """Figures, analyses and ``report.md`` from the rows read back from results.csv,
+        one per setting (its training seeds pooled, per-image scores (S, N), see
+        :func:`~semjscc.evaluation.bootstrap.pool_seeds`); returns the files worth naming
+        in the log."""
 
 
 def run_experiment(cfg: Config, out: Path, device: torch.device,
@@ -91,9 +98,11 @@ def run_experiment(cfg: Config, out: Path, device: torch.device,
              experiment.summary())
     if run_units(experiment.units(), executor):
         return out
-    results = write_results(experiment.rows(), out / "results.csv", experiment.columns)
+    results = write_results(add_intervals(experiment.rows(), experiment.headline),
+                            out / "results.csv", experiment.columns)
     log.info("figures and report")
-    written = experiment.render(read_results(results), time.perf_counter() - started)
+    written = experiment.render(pool_seeds(read_results(results), experiment.setting),
+                                time.perf_counter() - started)
     log.info("done in %s: %s, %s", fmt_duration(time.perf_counter() - started), results,
              ", ".join(str(p) for p in written))
     return out

@@ -70,9 +70,20 @@ class TrainingRun(ABC):
         return self.dir / "best.pt"
 
     @property
+    def seed_suffix(self) -> str:
+        """``_seed<s>`` when the sweep trains several seeds (``sweep.seeds``), else empty:
+        what names its directory and its caches apart from the other seeds'."""
+        return f"_seed{self.cfg.seed}" if self.cfg.sweep.seeds else ""
+
+    @property
     @abstractmethod
     def label(self) -> str:
         """What the logs call the run, e.g. ``mse, r = 1, 5 dB``."""
+
+
+def seeded(run: TrainingRun, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` of ``run``'s model, each with its training seed (``train_seed``)."""
+    return [{**row, "train_seed": run.cfg.seed} for row in rows]
 
 
 def classifier_unit(key: str, label: str, cfg: Config, run_dir: Path) -> Unit:

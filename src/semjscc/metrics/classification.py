@@ -21,49 +21,30 @@ from torchmetrics.classification import (
     MultilabelConfusionMatrix,
 )
 
+from .per_image import PerImage
 
-class _HitRate(Metric):
-    """Share of images with a hit: a hit count named ``hit_state`` and an image count, both
-    reduced by sum. Each subclass names its hit count differently, so a ``MetricCollection``
-    never mistakes two of them for one compute group when their first counts coincide."""
+
+class _HitRate(PerImage):
+    """Share of images with a hit; the hits (0/1) are kept per image."""
 
     higher_is_better = True
-    full_state_update = False
-    hit_state: str
-    total: Tensor
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.add_state(self.hit_state, torch.tensor(0), dist_reduce_fx="sum")
-        self.add_state("total", torch.tensor(0), dist_reduce_fx="sum")
-
-    def _add(self, hit: Tensor) -> None:
-        setattr(self, self.hit_state, getattr(self, self.hit_state) + hit.sum())
-        self.total += hit.numel()
-
-    def compute(self) -> Tensor:
-        return getattr(self, self.hit_state).float() / self.total
 
 
 class TopLabelAccuracy(_HitRate):
     """Share of images whose top-scoring class is one of their labels: top-1 accuracy for
     one-hot labels; for multi-hot labels, the top class is one of the objects present."""
 
-    hit_state = "correct"
-
     def update(self, preds: Tensor, labels: Tensor) -> None:
         top = preds.argmax(1, keepdim=True)
-        self._add(labels.gather(1, top).squeeze(1) > 0)
+        self._append(labels.gather(1, top).squeeze(1) > 0)
 
 
 class LabelAgreement(_HitRate):
     """Share of images whose top-1 class under T(Ŝ) (``preds``) equals the top-1 class under
     T(S) (``target``), whatever the true label."""
 
-    hit_state = "agreeing"
-
     def update(self, preds: Tensor, target: Tensor) -> None:
-        self._add(preds.argmax(1) == target.argmax(1))
+        self._append(preds.argmax(1) == target.argmax(1))
 
 
 class _OneHot:
@@ -146,6 +127,17 @@ class ExpectedConfusion(Metric):
 
     def compute(self) -> Tensor:
         return self.counts
+
+
+class ExpectedAccuracy(_HitRate):
+    """Expected top-1 correctness per image, the per-image twin of :class:`ExpectedConfusion`:
+    1 or 0 for a decoded image, 1/C for a failed one (a uniform guess).
+
+    ``update(preds, labels, failed)``: logits (B, C), one-hot labels (B, C), (B,) bool."""
+
+    def update(self, preds: Tensor, labels: Tensor, failed: Tensor) -> None:
+        hit = (preds.argmax(1) == labels.argmax(1)).float()
+        self._append(torch.where(failed, 1.0 / labels.shape[1], hit))
 
 
 def confusion_scores(counts: Tensor) -> dict[str, float]:

@@ -8,56 +8,31 @@ sign(h) with 0 -> +1 (:func:`~semjscc.metrics.retrieval.to_codes`). Combine them
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
+from .per_image import PerImage
 from .retrieval import mean_average_precision, to_codes
 
 
-class _MeanPerImage(Metric):
-    """Mean over images of a per-image score (sum and count states, reduced by sum). The
-    state names carry the class name, so that a ``MetricCollection`` never merges two
-    different scores into one compute group when their first values happen to agree."""
-
-    full_state_update = False
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._total, self._count = f"{type(self).__name__}_total", f"{type(self).__name__}_count"
-        self.add_state(self._total, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state(self._count, torch.tensor(0), dist_reduce_fx="sum")
-
-    def score(self, preds: Tensor, target: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def update(self, preds: Tensor, target: Tensor) -> None:
-        scores = self.score(preds.float(), target.float())
-        setattr(self, self._total, getattr(self, self._total) + scores.sum().double())
-        setattr(self, self._count, getattr(self, self._count) + scores.numel())
-
-    def compute(self) -> Tensor:
-        return (getattr(self, self._total) / getattr(self, self._count)).float()
-
-
-class HashBitAgreement(_MeanPerImage):
-    """Mean share of equal code bits between sign h(Ŝ) and sign h(S), in [0, 1]."""
+class HashBitAgreement(PerImage):
+    """Share of equal code bits between sign h(Ŝ) and sign h(S) per image, in [0, 1]."""
 
     higher_is_better = True
 
     def score(self, preds: Tensor, target: Tensor) -> Tensor:
-        return (to_codes(preds) == to_codes(target)).float().mean(1)
+        return (to_codes(preds.float()) == to_codes(target.float())).float().mean(1)
 
 
-class HashCosine(_MeanPerImage):
-    """Mean cosine similarity cos(h(Ŝ), h(S)) of the continuous hashes, in [−1, 1]."""
+class HashCosine(PerImage):
+    """Cosine similarity cos(h(Ŝ), h(S)) of the continuous hashes per image, in [−1, 1]."""
 
     higher_is_better = True
 
     def score(self, preds: Tensor, target: Tensor) -> Tensor:
-        return F.cosine_similarity(preds, target, dim=1)
+        return F.cosine_similarity(preds.float(), target.float(), dim=1)
 
 
 class HammingMAP(Metric):

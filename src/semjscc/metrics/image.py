@@ -1,4 +1,4 @@
-"""Image-quality metrics on outputs clamped to [0, 1]; means over images.
+"""Image-quality metrics on outputs clamped to [0, 1], kept per image; means over images.
 
 PSNR is computed per image, −10·log10(mean((S − Ŝ)²)) with peak 1, then averaged.
 SSIM (torchmetrics, 11×11 Gaussian window, sigma 1.5) is computed on RGB (``ssim``) and,
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from torch import Tensor
 from torchmetrics import Metric, MetricCollection
-from torchmetrics.image import (
-    MultiScaleStructuralSimilarityIndexMeasure,
-    PeakSignalNoiseRatio,
-    StructuralSimilarityIndexMeasure,
+from torchmetrics.functional.image import (
+    multiscale_structural_similarity_index_measure,
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
 )
+
+from .per_image import PerImage
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as OpenCV's BGR -> gray
@@ -31,35 +33,61 @@ def ms_ssim_betas(size: int, kernel_size: int = 11) -> tuple[float, ...]:
     raise ValueError(f"images of {size} px are too small for MS-SSIM (need >= {kernel_size + 1})")
 
 
-def image_metrics(image_size: int) -> MetricCollection:
-    """PSNR and MS-SSIM metric objects (torchmetrics, DDP-aware) for ``image_size`` images."""
-    return MetricCollection({
-        "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean"),
-        "ms_ssim": MultiScaleStructuralSimilarityIndexMeasure(
-            data_range=1.0, betas=ms_ssim_betas(image_size)
-        ),
-    })
+class ImagePSNR(PerImage):
+    """PSNR per image with peak 1 (torchmetrics' functional PSNR over C, H, W)."""
+
+    higher_is_better = True
+
+    def score(self, preds: Tensor, target: Tensor) -> Tensor:
+        return peak_signal_noise_ratio(preds, target, data_range=1.0, dim=(1, 2, 3),
+                                       reduction="none")
 
 
-class GraySSIM(StructuralSimilarityIndexMeasure):
-    """SSIM of the BT.601 luma of RGB images (B, 3, H, W) in [0, 1]."""
+class ImageSSIM(PerImage):
+    """SSIM per image (torchmetrics' functional SSIM, 11×11 Gaussian window, sigma 1.5)."""
 
-    def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
+    higher_is_better = True
+
+    def score(self, preds: Tensor, target: Tensor) -> Tensor:
+        return structural_similarity_index_measure(preds, target, data_range=1.0,
+                                                   reduction="none")
+
+
+class GraySSIM(ImageSSIM):
+    """SSIM per image of the BT.601 luma of RGB images (B, 3, H, W) in [0, 1]."""
+
+    def score(self, preds: Tensor, target: Tensor) -> Tensor:
         weights = preds.new_tensor(LUMA).view(1, 3, 1, 1)
-        super().update((preds * weights).sum(1, keepdim=True),
-                       (target * weights).sum(1, keepdim=True))
+        return super().score((preds * weights).sum(1, keepdim=True),
+                             (target * weights).sum(1, keepdim=True))
+
+
+class ImageMSSSIM(PerImage):
+    """MS-SSIM per image with the scale weights ``betas`` (see :func:`ms_ssim_betas`)."""
+
+    higher_is_better = True
+
+    def __init__(self, betas: tuple[float, ...], **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.betas = betas
+
+    def score(self, preds: Tensor, target: Tensor) -> Tensor:
+        return multiscale_structural_similarity_index_measure(
+            preds, target, data_range=1.0, betas=self.betas, reduction="none")
+
+
+def image_metrics(image_size: int) -> MetricCollection:
+    """PSNR and MS-SSIM per-image metrics (DDP-aware) for ``image_size`` images."""
+    return MetricCollection({"psnr": ImagePSNR(),
+                             "ms_ssim": ImageMSSSIM(ms_ssim_betas(image_size))})
 
 
 def reconstruction_metrics(image_size: int) -> MetricCollection:
-    """PSNR, SSIM (RGB), grey-scale SSIM and, where the size allows, MS-SSIM."""
-    metrics = {
-        "psnr": PeakSignalNoiseRatio(data_range=1.0, dim=(1, 2, 3), reduction="elementwise_mean"),
-        "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
-        "ssim_gray": GraySSIM(data_range=1.0),
-    }
+    """PSNR, SSIM (RGB), grey-scale SSIM and, where the size allows, MS-SSIM, per image."""
+    metrics: dict[str, Metric] = {"psnr": ImagePSNR(), "ssim": ImageSSIM(),
+                                  "ssim_gray": GraySSIM()}
     try:
-        metrics["ms_ssim"] = MultiScaleStructuralSimilarityIndexMeasure(
-            data_range=1.0, betas=ms_ssim_betas(image_size))
+        metrics["ms_ssim"] = ImageMSSSIM(ms_ssim_betas(image_size))
     except ValueError:
         pass  # too small for MS-SSIM: the column stays empty
     return MetricCollection(metrics)

@@ -31,7 +31,15 @@ from ..runner import Experiment
 from .analysis import allocation_stage, fit_stage
 from .evaluate import clean_result, evaluation_units, read_evaluation, training_units
 from .figures import draw_eo_figures
-from .plan import EO_COLUMNS, SEPARATION_NOTE, EOPlan, build_plan, check_prerequisites
+from .plan import (
+    EO_COLUMNS,
+    EO_HEADLINE,
+    EO_SETTING,
+    SEPARATION_NOTE,
+    EOPlan,
+    build_plan,
+    check_prerequisites,
+)
 from .report import write_report
 
 
@@ -40,6 +48,8 @@ class EOExperiment(Experiment):
     """The EO semantic-loss study (see the module docstring)."""
 
     columns = EO_COLUMNS
+    headline = EO_HEADLINE
+    setting = EO_SETTING
 
     def check(self) -> None:
         check_prerequisites(self.cfg)

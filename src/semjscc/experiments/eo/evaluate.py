@@ -23,7 +23,7 @@ from ...baselines.digital import DIGITAL_NOTE, DigitalSystem
 from ...channels import build_channel
 from ...data import num_classes_of
 from ...evaluation.evaluate import df_system, evaluate_system
-from ...evaluation.results import read_results, write_results
+from ...evaluation.results import IMAGES, read_results, write_results
 from ...evaluation.suites import reconstruction_suite, task_suite
 from ...evaluation.task import evaluate_task
 from ...files import write_text
@@ -85,7 +85,8 @@ def evaluate_condition(plan: EOPlan, cond: Condition, classifiers: dict[str, Pat
                **ratio_columns(model, cond.run.ratio, cfg.data.image_size),
                **snr_columns(cond.snr_db)}
     row.update({**setting, "train_snr_db": cond.run.train_snr, **clean_columns(clean),
-                "seed": cfg.eval.seed, "checkpoint": str(cond.run.checkpoint)})
+                "seed": cfg.eval.seed, "train_seed": cond.run.cfg.seed,
+                "checkpoint": str(cond.run.checkpoint)})
     return [row], [{**setting, "protocol": p, "classifier": str(classifiers[p]), "matrix": m}
                    for p, m in matrices.items()]
 
@@ -110,6 +111,8 @@ def _baseline_rows(plan: EOPlan, columns: dict[str, Any], systems: list[tuple[fl
         if "matched" in cfg.eo.protocols:
             row.update({f"{s}_matched": row[f"{s}_mismatched"] for s in TASK_SCORES})
             row["classifier_matched"] = str(plan.task_checkpoint)
+            if IMAGES in row:
+                row[IMAGES]["accuracy_matched"] = row[IMAGES]["accuracy_mismatched"]
         fields = {k: v for k, v in system.row_fields().items() if k in EO_COLUMNS}
         row_note = "; ".join(filter(None, [fields.pop("note", None), note]))
         rows.append({**row, **fields, **columns, **snr_columns(snr), **clean_columns(clean),

@@ -12,6 +12,7 @@ from ...baselines.digital import check_digital
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive
 from ...data import num_classes_of
+from ...evaluation.results import interval_columns
 from ...models import create_classifier
 from ...semloss import FAMILIES, AllocationProblem
 from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
@@ -21,14 +22,20 @@ from .analysis import SNR_OFFSET_DB
 PROTOCOLS = ("mismatched", "matched")
 TASK_SCORES = ("accuracy", "precision_w", "recall_w", "f1_w")
 RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
+# The metrics with 95 % intervals in results.csv, and the columns naming a setting (rows that
+# differ only in their training seed are pooled in the report).
+EO_HEADLINE = ["accuracy_mismatched", "accuracy_matched", "ssim", "psnr"]
+EO_SETTING = ["method", "channel", "equalization", "k_factor", "requested_cr", "snr_db",
+              "train_snr_db", "codec", "mcs", "link"]
 # The EO results schema: every results.csv has these columns in this order (empty cells: not
 # applicable or not available), then any extra columns, sorted.
 EO_COLUMNS = [
     "method", "channel", "equalization", "k_factor", "requested_cr", "realized_cr", "k",
     "snr_db", "snr_db_authors", "train_snr_db", *RECONSTRUCTION,
     *[f"{s}_{p}" for p in PROTOCOLS for s in TASK_SCORES], *[f"{s}_clean" for s in TASK_SCORES],
-    "n_images", "n_unreachable", "budget_bits", "used_bits",
-    "codec", "mcs", "mcs_index", "link", "tb_bits", "bler", "n_lost", "seed", "checkpoint",
+    *interval_columns(EO_HEADLINE), "n_images", "n_unreachable", "budget_bits", "used_bits",
+    "codec", "mcs", "mcs_index", "link", "tb_bits", "bler", "n_lost", "seed", "train_seed",
+    "checkpoint",
     "classifier_mismatched", "classifier_matched", "note",
 ]
 
@@ -69,7 +76,8 @@ class DJSCCRun(TrainingRun):
     @property
     def label(self) -> str:
         snr = "SNR-adaptive" if self.snr_db is None else f"{self.snr_db:g} dB"
-        return f"{self.channel}, R = {self.ratio}, {snr}"
+        seed = f", seed {self.cfg.seed}" if self.seed_suffix else ""
+        return f"{self.channel}, R = {self.ratio}, {snr}{seed}"
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,9 @@ class Condition:
 
     @property
     def name(self) -> str:
-        """``<channel label>/cr<a>_<b>_snr<s>``."""
-        return f"{self.run.channel}/{ratio_slug(self.run.ratio)}_snr{self.snr_db:g}"
+        """``<channel label>/cr<a>_<b>_snr<s>`` (then ``_seed<k>`` with several seeds)."""
+        return (f"{self.run.channel}/{ratio_slug(self.run.ratio)}_snr{self.snr_db:g}"
+                f"{self.run.seed_suffix}")
 
 
 @dataclass
@@ -107,22 +116,23 @@ def build_plan(cfg: Config, out: Path) -> EOPlan:
     eo = cfg.eo
     lo, hi = eo.snr_adaptive_range or [min(eo.snr_db), max(eo.snr_db)]
     plan = EOPlan(cfg, out)
-    for spec in eo.channels:
-        label = build_channel(spec).label
-        for ratio in eo.ratios:
-            snrs: list[float | None] = [None] if eo.snr_adaptive else list(eo.snr_db)
-            for snr in snrs:
-                if snr is None:
-                    name, evals = ratio_slug(ratio), tuple(eo.snr_db)
-                else:
-                    name, evals = f"{ratio_slug(ratio)}_snr{snr:g}", (snr,)
-                run_cfg = derive(
-                    cfg, model=djscc_model(ratio),
-                    link={"channel": spec, "relays": 0,
-                          "snr_db": (lo + hi) / 2 if snr is None else snr},
-                    train={"snr_db_range": [lo, hi] if snr is None else None})
-                plan.runs.append(DJSCCRun(label, ratio, snr, evals, run_cfg,
-                                          out / "djscc" / label / name))
+    snrs: list[float | None] = [None] if eo.snr_adaptive else list(eo.snr_db)
+    for seed, suffix in cfg.training_seeds():
+        for spec in eo.channels:
+            label = build_channel(spec).label
+            for ratio in eo.ratios:
+                for snr in snrs:
+                    if snr is None:
+                        name, evals = ratio_slug(ratio), tuple(eo.snr_db)
+                    else:
+                        name, evals = f"{ratio_slug(ratio)}_snr{snr:g}", (snr,)
+                    run_cfg = derive(
+                        cfg, seed=seed, model=djscc_model(ratio),
+                        link={"channel": spec, "relays": 0,
+                              "snr_db": (lo + hi) / 2 if snr is None else snr},
+                        train={"snr_db_range": [lo, hi] if snr is None else None})
+                    plan.runs.append(DJSCCRun(label, ratio, snr, evals, run_cfg,
+                                              out / "djscc" / label / (name + suffix)))
     return plan
 
 

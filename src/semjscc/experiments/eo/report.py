@@ -13,11 +13,20 @@ import torch
 
 from ...config import Config
 from ...data import build_dataset
+from ...evaluation.bootstrap import Interval, compare, paired, scores_of
 from ...files import write_text
 from ...plots.semloss import ratio_label
 from ...semloss import NOTE, group_label
 from ...semloss.margin import RESAMPLES
-from ..report import markdown_table, num, time_and_device_lines, versus_digital
+from ..report import (
+    diff_cell,
+    interval_note,
+    markdown_table,
+    num,
+    tally,
+    time_and_device_lines,
+    versus_digital,
+)
 from .analysis import SNR_OFFSET_DB, clean_column
 from .figures import channel_setting
 from .plan import EOPlan
@@ -108,20 +117,32 @@ def _results(rows: list[dict[str, Any]], protocols: list[str], clean: dict[str, 
     for setting in sorted({channel_setting(r) for r in djscc}):
         here = sorted((r for r in djscc if channel_setting(r) == setting),
                       key=lambda r: (-r["realized_cr"], -r["snr_db"]))
+        gain = len(scores) == 2
         lines += [f"**{setting}**", "", markdown_table(
-            ["R", "SNR [dB]", *cols],
+            ["R", "SNR [dB]", *cols, *(["matched − mismatched [pts]"] if gain else [])],
             [[ratio_label(r["realized_cr"]), f"{r['snr_db']:g}",
-              *[num(r.get(c), 2 if c == "psnr" else 3) for c in cols]] for r in here]), ""]
+              *[num(r.get(c), 2 if c == "psnr" else 3) for c in cols],
+              *([diff_cell(_matched_gain(r), 100, 1)] if gain else [])] for r in here]), ""]
         harsh = min(here, key=lambda r: (r["realized_cr"], r["snr_db"]))
         lines += [f"Clean accuracy {clean['accuracy']:.3f}; at the harshest setting (R = "
                   f"{ratio_label(harsh['realized_cr'])}, {harsh['snr_db']:g} dB): "
                   + ", ".join(f"{c} {num(harsh.get(c))}" for c in scores) + ".", ""]
+    if len(scores) == 2:
+        lines += [f"The matched classifier against the mismatched one ({interval_note(rows)}; "
+                  "≈: within noise): " + tally([_matched_gain(r) for r in djscc]) + ".", ""]
     for metric in ["psnr", *scores]:
         snr_up = _rises(djscc, metric, "snr_db", "realized_cr")
         cr_up = _rises(djscc, metric, "realized_cr", "snr_db")
         lines.append(f"* `{metric}` rises with the SNR in {snr_up[0]} of {snr_up[1]} steps and "
                      f"with R in {cr_up[0]} of {cr_up[1]} steps.")
     return lines + [""]
+
+
+def _matched_gain(row: dict[str, Any]) -> Interval | None:
+    """Paired interval of the matched minus the mismatched accuracy of a DJSCC row."""
+    matched = scores_of(row, "accuracy_matched")
+    mismatched = scores_of(row, "accuracy_mismatched")
+    return None if matched is None or mismatched is None else paired(matched, mismatched)
 
 
 def _separation(rows: list[dict[str, Any]]) -> list[str]:
@@ -146,9 +167,12 @@ def _separation(rows: list[dict[str, Any]]) -> list[str]:
         table.append([channel_setting(r), r["method"].removeprefix("separation-"),
                       ratio_label(r["realized_cr"]), f"{r['snr_db']:g}",
                       str(r.get("budget_bits") or "–"), failed, num(r.get("psnr"), 2),
-                      num(r.get("accuracy_mismatched")), num(d.get("accuracy_mismatched"))])
+                      num(r.get("accuracy_mismatched")), num(d.get("accuracy_mismatched")),
+                      diff_cell(compare(d, r, "accuracy_mismatched") if d else None, 100, 1)])
     return lines + [markdown_table(["channel", "codec", "R", "SNR [dB]", "budget bits", "failed",
-                            "PSNR (decoded)", "accuracy", "DJSCC accuracy"], table), ""]
+                                    "PSNR (decoded)", "accuracy", "DJSCC accuracy",
+                                    "DJSCC − codec [pts]"], table), "",
+                    f"DJSCC − codec: {interval_note(rows)}; ≈: within noise.", ""]
 
 
 def _digital(rows: list[dict[str, Any]]) -> list[str]:
@@ -179,8 +203,8 @@ def _digital(rows: list[dict[str, Any]]) -> list[str]:
              "highest MCS whose tabulated BLER at the SNR is at most 10 %."), "",
             markdown_table(["channel", "chain", "R", "SNR [dB]", "MCS", "TB bits", "lost",
                             "PSNR", "accuracy"], table), "",
-            ("Adaptive chain against the DJSCC, top-1 accuracy of the clean classifier (95 % "
-             "interval of the difference, binomial over the test images, not paired):"), "",
+            ("Adaptive chain against the DJSCC, top-1 accuracy of the clean classifier "
+             f"({interval_note(rows)}):"), "",
             *sentences, ""]
 
 

@@ -26,7 +26,14 @@ from ..executor import Unit
 from ..runner import Experiment
 from .evaluate import evaluation_units, mark_served, training_units
 from .figures import draw_importance_figures
-from .plan import IMPORTANCE_COLUMNS, ImportancePlan, build_plan, check_prerequisites
+from .plan import (
+    IMPORTANCE_COLUMNS,
+    IMPORTANCE_HEADLINE,
+    IMPORTANCE_SETTING,
+    ImportancePlan,
+    build_plan,
+    check_prerequisites,
+)
 from .report import write_report
 
 
@@ -35,6 +42,8 @@ class ImportanceExperiment(Experiment):
     """The semantic-importance study (see the module docstring)."""
 
     columns = IMPORTANCE_COLUMNS
+    headline = IMPORTANCE_HEADLINE
+    setting = IMPORTANCE_SETTING
 
     def check(self) -> None:
         check_prerequisites(self.cfg)

@@ -118,7 +118,7 @@ def djscc_rows(run: ImportanceRun, scoring: Scoring) -> list[dict[str, Any]]:
                      "loss": inline_yaml(run.loss), **channel.describe(),
                      **ratio_columns(model, run.ratio, cfg.data.image_size), "snr_db": snr,
                      "train_snr_db": run.snr_db, "seed": cfg.eval.seed,
-                     "checkpoint": str(run.checkpoint)})
+                     "train_seed": run_cfg.seed, "checkpoint": str(run.checkpoint)})
     return rows
 
 

@@ -13,6 +13,7 @@ from ...baselines.digital import check_digital
 from ...channels import build_channel
 from ...config import Config, ConfigError, derive, with_overrides
 from ...data import num_classes_of
+from ...evaluation.results import interval_columns
 from ...losses import method_label, term_weights
 from ...models import create_classifier
 from ...registry import LOSSES
@@ -21,13 +22,19 @@ from ..units import TrainingRun, method_slug
 
 CLASSIFIERS = ("task", "indep")  # result-column suffixes: T, the independent classifier
 RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
+# The metrics with 95 % intervals in results.csv, and the columns naming a setting (rows that
+# differ only in their training seed are pooled in the report).
+IMPORTANCE_HEADLINE = ["accuracy_task", "accuracy_indep", "psnr", "ssim"]
+IMPORTANCE_SETTING = ["method", "channel", "equalization", "k_factor", "requested_cr",
+                      "snr_db", "train_snr_db", "codec", "mcs", "link"]
 # The results schema of the importance experiment (then any extra columns, sorted).
 IMPORTANCE_COLUMNS = [
     "method", "loss", "channel", "equalization", "k_factor", "requested_cr", "realized_cr",
     "k", "snr_db", "train_snr_db", "served", *RECONSTRUCTION, "l_sem",
     "accuracy_task", "accuracy_indep", "accuracy_task_clean", "accuracy_indep_clean",
-    "n_images", "n_unreachable", "codec", "mcs", "mcs_index", "link", "tb_bits", "bler",
-    "n_lost", "budget_bits", "used_bits", "seed", "checkpoint",
+    *interval_columns(IMPORTANCE_HEADLINE), "n_images", "n_unreachable", "codec", "mcs",
+    "mcs_index", "link", "tb_bits", "bler", "n_lost", "budget_bits", "used_bits", "seed",
+    "train_seed", "checkpoint",
     "task_classifier", "indep_classifier", "note",
 ]
 FAILURE_NOTE = ("an image whose budget no file meets is a decoding failure: scored as chance "
@@ -48,7 +55,8 @@ class ImportanceRun(TrainingRun):
 
     @property
     def label(self) -> str:
-        return f"{self.method}, R = {self.ratio}, {self.snr_db:g} dB"
+        seed = f", seed {self.cfg.seed}" if self.seed_suffix else ""
+        return f"{self.method}, R = {self.ratio}, {self.snr_db:g} dB{seed}"
 
 
 def independent_config(cfg: Config) -> Config:
@@ -81,17 +89,19 @@ def build_plan(cfg: Config, out: Path) -> ImportancePlan:
     imp = cfg.importance
     plan = ImportancePlan(cfg, out)
     task = plan.classifiers["task"]
-    for loss in imp.methods:
-        method = method_label(loss)
-        for ratio in imp.ratios:
-            for snr in imp.train_snr_db:
-                run_cfg = derive(cfg, model=djscc_model(ratio),
-                                 link={"channel": imp.channel, "relays": 0, "snr_db": snr},
-                                 train={"snr_db_range": None, "loss": loss},
-                                 task={"checkpoint": str(task)})
-                plan.runs.append(ImportanceRun(
-                    method, loss, ratio, float(snr), run_cfg,
-                    out / "djscc" / method_slug(method) / f"{ratio_slug(ratio)}_snr{snr:g}"))
+    for seed, suffix in cfg.training_seeds():
+        for loss in imp.methods:
+            method = method_label(loss)
+            for ratio in imp.ratios:
+                for snr in imp.train_snr_db:
+                    run_cfg = derive(cfg, seed=seed, model=djscc_model(ratio),
+                                     link={"channel": imp.channel, "relays": 0, "snr_db": snr},
+                                     train={"snr_db_range": None, "loss": loss},
+                                     task={"checkpoint": str(task)})
+                    plan.runs.append(ImportanceRun(
+                        method, loss, ratio, float(snr), run_cfg,
+                        out / "djscc" / method_slug(method)
+                        / f"{ratio_slug(ratio)}_snr{snr:g}{suffix}"))
     return plan
 
 

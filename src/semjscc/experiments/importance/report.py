@@ -17,13 +17,16 @@ import torch
 
 from ...config import inline_yaml
 from ...data import build_dataset
+from ...evaluation.bootstrap import Interval, bootstrap, compare, scores_of
 from ...files import write_text
 from ...losses import method_label
 from ...plots.semloss import ratio_label
 from ..report import (
-    binomial_half_width,
+    diff_cell,
+    interval_note,
     markdown_table,
     num,
+    tally,
     time_and_device_lines,
     versus_digital,
 )
@@ -233,31 +236,71 @@ def _paper(found: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def verdict(found: dict[str, Any]) -> str:
+def _pairs(rows: list[dict[str, Any]], method: str, other: str,
+           column: str) -> list[tuple[tuple[float, float], Interval | None]]:
+    """(setting, paired interval of ``method`` − ``other`` on ``column``) at every setting
+    both have."""
+    mine, theirs = _at(rows, method), _at(rows, other)
+    return [(k, compare(mine[k], theirs[k], column)) for k in sorted(mine) if k in theirs]
+
+
+def _best_codec(rows: list[dict[str, Any]], key: tuple[float, float], column: str) -> str | None:
+    """The separation codec with the highest ``column`` at setting ``key``."""
+    here = [(c, r[column]) for c in _codecs(rows) for k, r in _at(rows, c).items()
+            if k == key and r.get(column) is not None]
+    return max(here, key=lambda t: t[1])[0] if here else None
+
+
+def verdict(found: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """One plain sentence: does the importance-weighted method raise accuracy over ``mse``
-    and over the unweighted feature loss, under T and under the independent classifier?"""
+    and over the unweighted feature loss, under T and under the independent classifier, by
+    more than the noise (paired intervals per setting)?"""
     ours, plain = with_term(found, "importance"), with_term(found, "unweighted")
     if ours is None:
         return "No `importance` method with an `mse` baseline in this run: no verdict."
     parts = []
     for name, label in (("task", "T"), ("indep", "the independent classifier")):
-        mine = {g[0]: g[1] for g in found[(ours, name)][0]}
-        comparisons = [("mse", list(mine.items()))]
-        if plain is not None:
-            theirs = {g[0]: g[1] for g in found[(plain, name)][0]}
-            comparisons.append((plain, [(k, mine[k] - theirs[k]) for k in mine if k in theirs]))
-        for other, got in comparisons:
+        for other in [BASELINE] + ([plain] if plain is not None else []):
+            got = [i for _, i in _pairs(rows, ours, other, f"accuracy_{name}") if i is not None]
             if got:
-                mean = 100 * np.mean([g[1] for g in got])
-                wins = sum(g[1] > 0 for g in got)
+                mean = 100 * np.mean([i.estimate for i in got])
                 parts.append(f"over `{other}` under {label}: {mean:+.1f} pts on average, "
-                             f"higher at {wins} of {len(got)} settings")
+                             + tally(got))
     return f"Importance weighting (`{ours}`) " + "; ".join(parts) + "."
 
 
-def _interval(p: float, n: int) -> str:
-    """``p ± h`` [%] with h the half-width of a binomial 95 % interval over ``n`` images."""
-    return f"{100 * p:.1f} ± {100 * binomial_half_width(p, n):.1f}"
+def _differences(rows: list[dict[str, Any]], found: dict[str, Any]) -> list[str]:
+    """Every comparison of the verdict per setting, with its paired interval, under both
+    classifiers; and the importance method against the best separation codec."""
+    ours, plain = with_term(found, "importance"), with_term(found, "unweighted")
+    if ours is None:
+        return []
+    pairs = [(ours, BASELINE)] + ([(ours, plain), (plain, BASELINE)] if plain else [])
+    header, columns = ["R", "test SNR [dB]"], []
+    for name, label in CLASSIFIER_LABELS.items():
+        for a, b in pairs:
+            header.append(f"{a} − {b}, {label.split(' (')[0]}")
+            columns.append(dict(_pairs(rows, a, b, f"accuracy_{name}")))
+    table = []
+    for key in _settings(rows):
+        codec = _best_codec(rows, key, "accuracy_indep")
+        sep = (None if codec is None or key not in _at(rows, ours) else
+               compare(_at(rows, ours)[key], _at(rows, codec)[key], "accuracy_indep"))
+        table.append([ratio_label(key[0]), f"{key[1]:g}",
+                      *[diff_cell(c.get(key), 100, 1) for c in columns],
+                      diff_cell(sep, 100, 1) + (f" ({codec})" if codec else "")])
+    return ["## Differences with their intervals", "",
+            (f"Top-1 accuracy differences in points ({interval_note(rows)}; ≈: within noise). "
+             f"The last column: `{ours}` − the best separation codec at that setting, "
+             "independent classifier."), "",
+            markdown_table([*header, f"{ours} − separation, independent"], table), ""]
+
+
+def _interval(row: dict[str, Any], column: str) -> str:
+    """``p [lo, hi]`` [%]: the mean and its 95 % bootstrap interval over the test images."""
+    got = bootstrap(scores_of(row, column)) if scores_of(row, column) is not None else None
+    return (f"{100 * row[column]:.1f}" if got is None else
+            f"{100 * got.estimate:.1f} [{100 * got.low:.1f}, {100 * got.high:.1f}]")
 
 
 def _digital(rows: list[dict[str, Any]]) -> list[str]:
@@ -269,16 +312,17 @@ def _digital(rows: list[dict[str, Any]]) -> list[str]:
     methods = djscc_methods(rows)
     at = {m: _at(rows, m) for m in methods + chains}
     lines = ["## Against the practical digital chain", "",
-             ("Top-1 accuracy of the independent classifier [%], with a binomial 95 % interval "
-              "over the test images (not paired); the digital rows give the share of images "
-              "lost (TB CRC failure or a file larger than the TB, received as mid-gray)."), ""]
+             ("Top-1 accuracy of the independent classifier [%] with its 95 % bootstrap "
+              "interval over the test images (and seeds); the digital rows give the number of "
+              "images lost (TB CRC failure or a file larger than the TB, received as "
+              f"mid-gray). The sentences compare paired ({interval_note(rows)})."), ""]
     table, sentences = [], []
     for key in sorted(at[chains[0]]):
         cells = [num(key[0], 4), f"{key[1]:g}"]
         for m in methods + chains:
             r = at[m].get(key)
             cells.append("" if r is None or r.get("accuracy_indep") is None else
-                         _interval(r["accuracy_indep"], r["n_images"])
+                         _interval(r, "accuracy_indep")
                          + (f" (lost {r['n_lost']})" if m in chains else ""))
         table.append(cells)
         adaptive = next((at[c][key] for c in chains if c.endswith("-adaptive")
@@ -308,7 +352,8 @@ def write_report(plan: ImportancePlan, rows: list[dict[str, Any]], figures: list
              ("The paper's formulas are unpublished; everything below is **our design**, "
               "consistent with its abstract:"), "", *[f"* {d}" for d in DESIGN], ""]
     lines += _setup(plan, rows)
-    lines += ["## Verdict", "", verdict(found), ""]
+    lines += ["## Verdict", "", verdict(found, rows), ""]
+    lines += _differences(rows, found)
     lines += _accuracy_tables(rows)
     lines += _ablation(rows)
     lines += _digital(rows)

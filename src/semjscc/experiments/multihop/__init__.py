@@ -18,14 +18,14 @@ from typing import Any
 
 from ...evaluation.dhd import evaluate_dhd
 from ...evaluation.qf import parse_settings
-from ...evaluation.results import RESULT_COLUMNS, read_results
+from ...evaluation.results import HEADLINE, RESULT_COLUMNS, read_results
 from ...registry import EXPERIMENTS
 from ..executor import Unit
 from ..report import fmt_duration
 from ..runner import Experiment, log
 from .examples import draw_examples
 from .figures import draw_figures
-from .plan import Plan, build_plan, check_prerequisites, estimate_seconds
+from .plan import SETTING, Plan, build_plan, check_prerequisites, estimate_seconds
 from .report import write_report
 from .units import evaluation_units, sweep_units
 
@@ -35,6 +35,8 @@ class MultihopExperiment(Experiment):
     """The core paper: DHD, judges, DF models, QF codebooks, evaluation, figures, report."""
 
     columns = RESULT_COLUMNS
+    headline = HEADLINE
+    setting = SETTING
 
     def check(self) -> None:
         # LPIPS is required for real data (the paper's headline metric), optional for the

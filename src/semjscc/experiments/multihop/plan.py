@@ -25,6 +25,12 @@ from ...models.pretrained import resolve_weights
 from ...training.bench import bench_model
 from ..units import TrainingRun, method_slug
 
+# The columns naming a setting of the results (rows that differ only in their training seed
+# are pooled in the report).
+SETTING = ["method", "protocol", "channel", "equalization", "k_factor", "relays",
+           "shared_codec", "snr_db", "hop_snr_db", "n_q", "bits", "codec", "mcs",
+           "train_relays", "train_snr_db"]
+
 
 @dataclass
 class DFRun(TrainingRun):
@@ -50,7 +56,8 @@ class DFRun(TrainingRun):
     def label(self) -> str:
         snr = "SNR-adaptive" if self.snr_db is None else f"{self.snr_db:g} dB"
         pairs = "" if self.shared else ", one pair per hop"
-        return f"{self.method}, r = {self.relays}, {snr}{pairs}"
+        seed = f", seed {self.cfg.seed}" if self.seed_suffix else ""
+        return f"{self.method}, r = {self.relays}, {snr}{pairs}{seed}"
 
 
 @dataclass
@@ -120,37 +127,43 @@ def build_plan(cfg: Config, out: Path, lpips_usable: bool = True) -> Plan:
     grid = [(r, True) for r in sorted(sweep.relays)] + [(r, False) for r in sweep.per_hop_codecs]
 
     def run(method: str, loss: dict[str, Any], r: int, snr: float | None, shared: bool,
-            init_from: Path | None, extra: list[str]) -> DFRun:
-        name = (f"r{r}" if snr is None else f"r{r}_snr{snr:g}") + ("" if shared else "_perhop")
+            init_from: Path | None, extra: list[str], seed: int, suffix: str) -> DFRun:
+        name = ((f"r{r}" if snr is None else f"r{r}_snr{snr:g}") + ("" if shared else "_perhop")
+                + suffix)
         adaptive = snr is None
         run_cfg = derive(
-            cfg, link={"relays": r, "shared_codec": shared,
-                       "snr_db": (lo + hi) / 2 if adaptive else snr},
+            cfg, seed=seed, link={"relays": r, "shared_codec": shared,
+                                  "snr_db": (lo + hi) / 2 if adaptive else snr},
             train={"loss": loss, "snr_db_range": [lo, hi] if adaptive else None,
                    **({} if init_from is None else {"init_from": str(init_from)})},
             dhd={"checkpoint": str(plan.dhd_checkpoint)})
         return DFRun(method, loss, r, snr, with_overrides(run_cfg, extra),
                      out / "df" / method_slug(method) / name)
 
-    if sweep.base_set:
-        plan.bases = [run("base", {"mse": 1.0}, 0, snr, True, None, sweep.base_set)
-                      for snr in snrs]
+    methods = []
     for loss in sweep.methods:
-        method = method_label(loss)
         if "lpips" in loss and not lpips_usable:
-            plan.dropped.append(f"`{method}` (LPIPS unavailable: no ImageNet AlexNet weights)")
-            continue
-        for snr in snrs:
-            start = {b.snr_db: b.checkpoint for b in plan.bases}.get(snr)
-            for r, shared in grid:
-                init_from, extra = None, []
-                if sweep.warm_start and r > 0:
-                    r0 = out / "df" / method_slug(method) / (
-                        "r0" if snr is None else f"r0_snr{snr:g}")
-                    init_from, extra = r0 / "best.pt", sweep.warm_start_set
-                elif start is not None and r == 0 and shared:
-                    init_from, extra = start, sweep.base_finetune_set
-                plan.df_runs.append(run(method, loss, r, snr, shared, init_from, extra))
+            plan.dropped.append(f"`{method_label(loss)}` (LPIPS unavailable: no ImageNet "
+                                "AlexNet weights)")
+        else:
+            methods.append((method_label(loss), loss))
+    for seed, suffix in cfg.training_seeds():
+        bases = [run("base", {"mse": 1.0}, 0, snr, True, None, sweep.base_set, seed, suffix)
+                 for snr in snrs] if sweep.base_set else []
+        plan.bases += bases
+        for method, loss in methods:
+            for snr in snrs:
+                start = {b.snr_db: b.checkpoint for b in bases}.get(snr)
+                for r, shared in grid:
+                    init_from, extra = None, []
+                    if sweep.warm_start and r > 0:
+                        r0 = out / "df" / method_slug(method) / (
+                            ("r0" if snr is None else f"r0_snr{snr:g}") + suffix)
+                        init_from, extra = r0 / "best.pt", sweep.warm_start_set
+                    elif start is not None and r == 0 and shared:
+                        init_from, extra = start, sweep.base_finetune_set
+                    plan.df_runs.append(run(method, loss, r, snr, shared, init_from, extra,
+                                            seed, suffix))
     return plan
 
 

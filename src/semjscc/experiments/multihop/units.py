@@ -33,7 +33,7 @@ from ...training.dhd import train_dhd
 from ...training.jscc import train_jscc
 from ...training.task import train_task
 from ..executor import Unit
-from ..units import PerProcess, evaluation_unit, method_slug, run_state
+from ..units import PerProcess, evaluation_unit, method_slug, run_state, seeded
 from .plan import DFRun, Plan
 
 
@@ -127,7 +127,8 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
     wanted = {f"qf_nq{n}_b{b:g}.safetensors" for n, b in settings}
     for run in (r for r in plan.df_runs if r.relays == 0 and r.shared):  # not the bases
         for snr in [s for s in run.eval_snrs if s in (cfg.sweep.qf_snr_db or run.eval_snrs)]:
-            book_dir = plan.out / "qf" / method_slug(run.method) / f"snr{snr:g}"
+            book_dir = (plan.out / "qf" / method_slug(run.method)
+                        / f"snr{snr:g}{run.seed_suffix}")
             qf_dirs.append((run, snr, book_dir))
 
             def state(run: DFRun = run, book_dir: Path = book_dir) -> str:
@@ -136,7 +137,7 @@ def sweep_units(plan: Plan, settings: list[tuple[int, float]]
                 return "done" if wanted <= have else "new"
 
             units.append(Unit(
-                f"qf/{method_slug(run.method)}/snr{snr:g}",
+                f"qf/{method_slug(run.method)}/{book_dir.name}",
                 f"[3/5] QF codebooks {run.method} at {snr:g} dB",
                 lambda _, run=run, snr=snr, book_dir=book_dir: fit_codebooks(
                     run.checkpoint, settings, book_dir, snr, cfg.sweep.qf_max_blocks, cfg.seed,
@@ -174,16 +175,16 @@ def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], devic
     for run in plan.df_runs:
         slug = method_slug(run.method)
         add(f"df_{slug}_{run.dir.name}", f"DF model {run.label}", lambda run=run: [run.checkpoint],
-            lambda judges, run=run: evaluate_df_checkpoint(
+            lambda judges, run=run: seeded(run, evaluate_df_checkpoint(
                 run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(device),
-                judges=judges), (f"df/{slug}/{run.dir.name}",))
+                judges=judges)), (f"df/{slug}/{run.dir.name}",))
     for run, snr, book_dir in qf_dirs:
         slug = method_slug(run.method)
-        add(f"qf_{slug}_snr{snr:g}", f"QF {run.method} at {snr:g} dB",
+        add(f"qf_{slug}_{book_dir.name}", f"QF {run.method} at {snr:g} dB",
             lambda book_dir=book_dir: list(book_dir.glob("qf_*.safetensors")),
-            lambda judges, run=run, book_dir=book_dir: evaluate_qf_checkpoint(
-                run.checkpoint, book_dir, device=str(device), judges=judges),
-            (f"qf/{slug}/snr{snr:g}",))
+            lambda judges, run=run, book_dir=book_dir: seeded(run, evaluate_qf_checkpoint(
+                run.checkpoint, book_dir, device=str(device), judges=judges)),
+            (f"qf/{slug}/{book_dir.name}",))
     if cfg.sweep.separation:
         add("separation", "the separation baselines", list,
             lambda judges: separation_rows(cfg, judges, device, cfg.eval.seed), ())
