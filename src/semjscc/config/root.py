@@ -12,6 +12,7 @@ from .evaluation import EvalConfig
 from .importance import ImportanceConfig
 from .link import LinkConfig
 from .model import ModelConfig
+from .ofdm import OFDMStudyConfig
 from .sweep import JudgeConfig, SweepConfig
 from .task import TaskConfig
 from .train import TrainConfig
@@ -21,7 +22,7 @@ from .train import TrainConfig
 class Config:
     """Every section of a run; ``experiment`` names what ``semjscc reproduce`` runs (a
     registered experiment: ``multihop-dhd``, the core paper; ``eo-semloss``, seed 001;
-    ``importance``, seed 002)."""
+    ``importance``, seed 002; ``ofdm``, OFDM over 3GPP channels)."""
 
     name: str = "experiment"
     experiment: str = "multihop-dhd"
@@ -38,6 +39,7 @@ class Config:
     eo: EOConfig = field(default_factory=EOConfig)
     importance: ImportanceConfig = field(default_factory=ImportanceConfig)
     digital: DigitalConfig = field(default_factory=DigitalConfig)
+    ofdm: OFDMStudyConfig = field(default_factory=OFDMStudyConfig)
 
     def training_seeds(self) -> list[tuple[int, str]]:
         """(seed, run-directory suffix) of every training of a compared model: each of
