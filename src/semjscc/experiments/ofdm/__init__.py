@@ -9,7 +9,8 @@ Units (each skipped when finished, resumed when interrupted):
 3. every DJSCC over ``ofdm.channel`` at every speed × CSI × test SNR, and the digital chain
    at every speed × ``ofdm.digital_csi`` × MCS × test SNR -> OUT/eval/...
 
-then OUT/results.csv (:data:`~.plan.OFDM_COLUMNS`), ``snr_v<speed>.png`` and OUT/report.md.
+then OUT/results.csv (:data:`~.plan.OFDM_COLUMNS`), ``snr_v<speed>.png``, ``examples.png``
+and OUT/report.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...registry import EXPERIMENTS
 from ..executor import Unit
 from ..runner import Experiment
 from .evaluate import evaluation_units, training_units
+from .examples import draw_examples
 from .plan import OFDM_COLUMNS, OFDM_HEADLINE, OFDM_SETTING, OFDMPlan, build_plan
 from .plan import check_prerequisites as check_ofdm
 from .report import draw_figures, write_report
@@ -58,4 +60,6 @@ class OFDMExperiment(Experiment):
 
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
         figures = draw_figures(rows, self.out)
+        examples = draw_examples(self.plan, self.device)
+        figures += [examples] if examples else []
         return [*figures, write_report(self.plan, rows, figures, self.device, seconds)]
