@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from semjscc.config import ConfigError, load_config
-from semjscc.evaluation.results import IMAGES
+from semjscc.evaluation.results import IMAGES, read_results
+from semjscc.experiments import reproduce
 from semjscc.experiments.ofdm.plan import build_plan, channel_uses, check_prerequisites
 from semjscc.experiments.ofdm.report import _digital_lines, _training_table
 
@@ -83,3 +84,26 @@ def test_report_compares_the_right_rows() -> None:
     rows[2]["accuracy"], rows[2][IMAGES]["accuracy"] = 0.5, rows[3][IMAGES]["accuracy"]
     assert "ahead beyond noise in accuracy from 20 dB" in _digital_lines(
         rows, ["djscc-awgn", "djscc-tdl"])[0]
+
+
+@pytest.mark.slow  # trains a classifier and two DJSCCs for an epoch on a few images
+def test_a_small_study_runs_end_to_end(tmp_path: Path) -> None:
+    out = reproduce("ofdm-tiny/reproduce", tmp_path, [
+        "data.num_images={train: 64, val: 32, test: 16, db: 16}", "train.epochs=1",
+        "task.epochs=1", "ofdm.speeds=[30]", "ofdm.test_snr_db=[0, 20]",
+        "ofdm.train_channels={awgn: {name: awgn}, tdl: {name: ofdm, fft_size: 48, "
+        "bank_size: 16}}",
+        "ofdm.channel={name: ofdm, model: tdl-c, fft_size: 48, bank_size: 16}"])
+    rows = read_results(out / "results.csv")
+    djscc = [r for r in rows if r["method"].startswith("djscc-")]
+    digital = [r for r in rows if r["method"].startswith("digital-")]
+    assert len(djscc) == 2 * 2 * 2 and len(digital) == 2 * 2  # csi x SNR; MCS x SNR (LS)
+    for r in rows:
+        assert (r["channel"], r["tdl_model"], r["speed_mps"]) == ("ofdm", "tdl-c", 30.0)
+        assert r["pilot_overhead"] == pytest.approx(1 / 6, abs=1e-6)
+        assert r["channel_uses"] == 672 and r["n_images"] == 16
+        assert r["accuracy_lo"] <= r["accuracy"] <= r["accuracy_hi"]
+    assert {r["csi"] for r in djscc} == {"ls", "perfect"} and {r["csi"] for r in digital} == {"ls"}
+    report = (out / "report.md").read_text()
+    assert "## AWGN-trained against OFDM-trained DeepJSCC" in report
+    assert (out / "snr_v30.png").is_file() and (out / "examples.png").is_file()
