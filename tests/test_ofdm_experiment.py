@@ -24,7 +24,7 @@ def test_ofdm_tiny_plans_two_models_and_four_test_channels(tmp_path: Path) -> No
     assert plan.runs[0].cfg.train.snr_db_range == [0.0, 20.0]
     channels = plan.test_channels()
     assert [c.label for c in channels] == ["ofdm_tdl-c_v3_ls", "ofdm_tdl-c_v3_perfect",
-                                           "ofdm_tdl-c_v30_ls", "ofdm_tdl-c_v30_perfect"]
+                                           "ofdm_tdl-c_v120_ls", "ofdm_tdl-c_v120_perfect"]
     # k = 512 data symbols in one slot of 576 data REs and 96 pilots
     assert channels[0].pilot_overhead == pytest.approx(1 / 6)
     assert channel_uses(channels[0], 512) == 672

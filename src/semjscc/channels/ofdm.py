@@ -224,6 +224,8 @@ class OFDM(Channel):
 
     def blocks(self, device: torch.device) -> dict[str, Any]:
         """Sionna's mapper, estimator and equaliser on ``device``, built once per device."""
+        if device.type == "cuda" and device.index is None:  # Sionna names devices cuda:<i>
+            device = torch.device("cuda", torch.cuda.current_device())
         key = str(device)
         if key not in self._blocks:
             from sionna.phy.mimo import StreamManagement

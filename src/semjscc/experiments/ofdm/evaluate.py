@@ -18,7 +18,7 @@ from ...channels import Channel
 from ...config import inline_yaml
 from ...data import num_classes_of
 from ...evaluation.evaluate import Suite, df_system, evaluate_system
-from ...evaluation.results import write_results
+from ...evaluation.results import IMAGES, write_results
 from ...evaluation.suites import reconstruction_suite, task_suite
 from ...evaluation.task import evaluate_task
 from ...files import write_text
@@ -51,6 +51,10 @@ class Scoring:
         metrics = evaluate_system(system, self.loader, self.suites(), self.device,
                                   cfg.eval.seed, desc=desc)
         row = {k: v for k, v in metrics.items() if not k.startswith(("confusion_", "accuracy_"))}
+        scores = row.get(IMAGES, {})  # the judge's per-image scores under the column's name
+        if "accuracy_task" in scores:
+            row[IMAGES] = {("accuracy" if m == "accuracy_task" else m): v
+                           for m, v in scores.items()}
         k = djscc_for(cfg.ofdm.ratio).num_symbols(cfg.data.image_size, cfg.data.image_size)
         return {**row, "accuracy": metrics["accuracy_task"], "accuracy_clean": self.clean,
                 **channel.describe(), "channel_uses": channel_uses(channel, k),
