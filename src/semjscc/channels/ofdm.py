@@ -25,11 +25,16 @@ interference to whiten), whose output is unbiased,
 x̂ = s + e with e of variance ``no_eff`` per RE: the channel returns x̂ (real-packed) and, in
 :class:`ChannelOutput`, the true gain h and ``no_eff`` per data symbol, both (B, M/2, h, w).
 
+Channel. Sionna's ``ApplyOFDMChannel`` multiplies each RE by its frequency response (the
+cyclic prefix is assumed to cover the channel's delays: no inter-symbol interference); the
+noise is drawn here, from the call's generator.
+
 Channel bank. ``bank_size`` slot responses (num_ofdm_symbols × fft_size each) are drawn once
-at construction from Sionna's model with Sionna's random generator seeded by ``bank_seed``
-(and restored afterwards); every call picks one per slot with ``torch.randint`` from the
-call's ``generator``, then draws the noise from it: all randomness of a call comes from
-``generator``. ``model: awgn`` is the flat sanity path (h = 1 on every RE).
+per option set (cached per process) from Sionna's model, with Sionna's random generator
+seeded by ``bank_seed`` and restored afterwards; every call picks one per slot with
+``torch.randint`` from the call's ``generator``, then draws the noise from it: all
+randomness of a call comes from ``generator``. ``model: awgn`` is the flat sanity path
+(h = 1 on every RE).
 
 Defaults: 72 subcarriers at 30 kHz (6 resource blocks), 14 OFDM symbols, cyclic prefix of 6
 samples (it sets the OFDM symbol duration the channel is sampled at; the frequency-domain
@@ -228,6 +233,7 @@ class OFDM(Channel):
             device = torch.device("cuda", torch.cuda.current_device())
         key = str(device)
         if key not in self._blocks:
+            from sionna.phy.channel import ApplyOFDMChannel
             from sionna.phy.mimo import StreamManagement
             from sionna.phy.ofdm import LMMSEEqualizer, LSChannelEstimator, ResourceGridMapper
 
@@ -235,6 +241,7 @@ class OFDM(Channel):
             self._blocks[key] = {
                 "grid": grid,
                 "mapper": ResourceGridMapper(grid, device=key),
+                "apply": ApplyOFDMChannel(device=key),  # noiseless: the noise is ours
                 "estimator": LSChannelEstimator(grid, self.interpolation, device=key),
                 "equalizer": LMMSEEqualizer(grid, StreamManagement(np.ones((1, 1), int), 1),
                                             whiten_interference=False, device=key),
@@ -256,7 +263,8 @@ class OFDM(Channel):
         h = self.bank.to(s.device)[index]
         no = snr_db_to_noise_var(as_batch_snr(snr_db, batch, s.device)).repeat_interleave(slots)
         noise = complex_noise(h.real.new_zeros(len(h), 2, *h.shape[1:]), no, generator)
-        return (h * x[:, 0, 0] + real_to_complex(noise)[:, 0])[:, None, None], h, no
+        y = self.blocks(s.device)["apply"](x, h[:, None, None, None, None])  # (BS, 1, 1, S, F)
+        return y + real_to_complex(noise)[:, None], h, no
 
     def estimate(self, y: Tensor, h: Tensor, no: Tensor) -> tuple[Tensor, Tensor]:
         """The receiver's channel estimate and its error variance, shaped as Sionna's
