@@ -177,3 +177,12 @@ def test_digital_demapper_takes_the_per_re_noise_variance() -> None:
 def test_link_abstraction_refuses_ofdm() -> None:
     with pytest.raises(ConfigError, match="use digital.link=bit-true"):
         AbstractLink(9, 1024, OFDM(model="awgn", bank_size=2))
+
+
+def test_speed_sets_the_time_variation_and_ls_follows_slow_channels() -> None:
+    slow, fast = (OFDM(model="tdl-c", speed_mps=v, bank_size=64, fft_size=48) for v in (3, 120))
+    drift = [float((c.bank[:, -1] - c.bank[:, 0]).abs().pow(2).mean()) for c in (slow, fast)]
+    assert drift[0] < 0.01 < 0.5 < drift[1]
+    z = latent(16)
+    error = [float((c(z, 30.0, gen(8)) - z).pow(2).mean()) for c in (slow, fast)]
+    assert error[1] > 10 * error[0]  # two pilot symbols per slot cannot follow 120 m/s
