@@ -262,7 +262,7 @@ class OFDM(Channel):
                               device=s.device)
         h = self.bank.to(s.device)[index]
         no = snr_db_to_noise_var(as_batch_snr(snr_db, batch, s.device)).repeat_interleave(slots)
-        noise = complex_noise(h.real.new_zeros(len(h), 2, *h.shape[1:]), no, generator)
+        noise = complex_noise(torch.view_as_real(h).movedim(-1, 1), no, generator)  # shape only
         y = self.blocks(s.device)["apply"](x, h[:, None, None, None, None])  # (BS, 1, 1, S, F)
         return y + real_to_complex(noise)[:, None], h, no
 
