@@ -201,14 +201,17 @@ def _measured_table(allocations: Sequence[Allocation], measured: dict[str, Any])
     def ci(m: dict[str, Any]) -> str:
         return f"{m['lo']:.4f}..{m['hi']:.4f}"
 
+    def served(m: dict[str, Any]) -> str:
+        return f"{m['served_by']} ({m['train_snr_db']})"
+
     out = [f"measured: {measured['metric']} of {measured['n_images']} test images sent over "
            f"{measured['channel']} (noise seed {measured['seed']}); {pct} % bootstrap "
-           "intervals over images",
-           f"{'scheme':<9}{'user':<10}{'served by':<26}{'SNR dB':>8}{'predicted':>11}"
-           f"{'measured':>10}  {pct} % interval"]
+           f"intervals over images; {measured['mapping']}",
+           f"{'scheme':<9}{'user':<10}{'served by (trained SNR dB)':<36}{'SNR dB':>8}"
+           f"{'predicted':>11}{'measured':>10}  {pct} % interval"]
     for a in allocations:
         got = measured["schemes"][a.scheme]
-        out += [f"{a.scheme:<9}{u.name:<10}{m['served_by']:<26}{u.snr_db:>8.2f}"
+        out += [f"{a.scheme:<9}{u.name:<10}{served(m):<36}{u.snr_db:>8.2f}"
                 f"{u.quality:>11.4f}{m['accuracy']:>10.4f}  {ci(m)}"
                 for u, m in zip(a.users, got["users"])]
     for a in allocations:

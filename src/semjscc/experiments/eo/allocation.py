@@ -105,10 +105,11 @@ def _channel_label(plan: EOPlan, group: dict[str, Any]) -> str:
 def serve(plan: EOPlan, channel: str, cr: float, snr_db: float, user: str) -> DJSCCRun:
     """The trained DJSCC of ``plan`` serving ratio ``cr`` at ``snr_db`` over ``channel``
     (see the module docstring); one-line errors when none does."""
-    runs = [r for r in plan.runs if r.channel == channel and
-            abs(float(djscc_for(r.ratio).bandwidth_ratio()) - cr) <= RATIO_RTOL * cr]
+    mine = [r for r in plan.runs if r.channel == channel]
+    runs = [r for r in mine if abs(float(djscc_for(r.ratio).bandwidth_ratio()) - cr)
+            <= RATIO_RTOL * cr]
     if not runs:
-        have = sorted({f"{float(djscc_for(r.ratio).bandwidth_ratio()):.6g}" for r in plan.runs})
+        have = sorted({f"{float(djscc_for(r.ratio).bandwidth_ratio()):.6g}" for r in mine})
         raise ConfigError(f"no trained DJSCC over {channel} realises R = {cr:.6g} of user "
                           f"{user}; trained realised ratios: {', '.join(have)}; list only those "
                           "in the users' ratios")
@@ -121,7 +122,12 @@ def serve(plan: EOPlan, channel: str, cr: float, snr_db: float, user: str) -> DJ
         raise ConfigError(f"user {user} operates at {snr_db:.2f} dB, outside the trained SNRs "
                           f"{lo:g}..{hi:g} dB of R = {cr:.6g} over {channel}; change its gain or "
                           "the power budget, or train over a wider range")
-    return min(runs, key=lambda r: max(span(r)[0] - snr_db, 0.0, snr_db - span(r)[1]))
+    run = min(runs, key=lambda r: max(span(r)[0] - snr_db, 0.0, snr_db - span(r)[1]))
+    if not run.checkpoint.is_file():
+        raise ConfigError(f"{run.checkpoint} does not exist (the DJSCC serving user {user} is "
+                          f"not trained yet); finish the run with `semjscc reproduce ... --out "
+                          f"{plan.out}`")
+    return run
 
 
 def hits_suite(classifier: torch.nn.Module, num_classes: int, device: torch.device) -> Suite:
@@ -174,6 +180,13 @@ def bootstrap(hits: dict[str, np.ndarray], weights: np.ndarray, resamples: int =
     return out
 
 
+def _served(plan: EOPlan, run: DJSCCRun) -> dict[str, str]:
+    """How a user's operating point maps to a trained model: its folder, requested ratio
+    and training SNR (a range for an SNR-adaptive model)."""
+    return {"served_by": str(run.dir.relative_to(plan.out)), "requested_ratio": run.ratio,
+            "train_snr_db": run.train_snr}
+
+
 def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation],
             device: torch.device) -> dict[str, Any]:
     """Transmit the test split at every user's operating point of ``allocations`` (max-min,
@@ -206,13 +219,13 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
             if key not in cache:
                 cache[key] = measure_point(plan, run, u.snr_db, classifier, loader, device)
             per_user.append(cache[key])
-            served[a.scheme, u.name] = str(run.dir.relative_to(plan.out))
+            served[a.scheme, u.name] = run
         hits[a.scheme] = np.stack(per_user)
     stats = bootstrap(hits, np.array([u.weight for u in allocations[0].users]),
                       seed=plan.cfg.seed)
     schemes = {a.scheme: {
         "users": [{"name": u.name, "accuracy": s["value"], "lo": s["lo"], "hi": s["hi"],
-                   "weighted": u.weight * s["value"], "served_by": served[a.scheme, u.name]}
+                   "weighted": u.weight * s["value"], **_served(plan, served[a.scheme, u.name])}
                   for u, s in zip(a.users, stats[a.scheme]["users"])],
         "worst": {**stats[a.scheme]["worst"], "predicted": a.min_weighted}}
         for a in allocations}

@@ -307,8 +307,8 @@ def _measured_allocation(doc: dict[str, Any]) -> list[str]:
         return f"[{m['lo']:{sign}.3f}, {m['hi']:{sign}.3f}]"
 
     schemes, gain = measured["schemes"], measured["gain"]
-    table = [[scheme, u["name"], f"`{u['served_by']}`", f"{predicted[scheme, u['name']]:.3f}",
-              f"{u['accuracy']:.3f}", ci(u)]
+    table = [[scheme, u["name"], f"`{u['served_by']}` ({u['train_snr_db']} dB)",
+              f"{predicted[scheme, u['name']]:.3f}", f"{u['accuracy']:.3f}", ci(u)]
              for scheme, got in schemes.items() for u in got["users"]]
     table += [[scheme, "worst (min w·acc)", "", f"{got['worst']['predicted']:.3f}",
                f"{got['worst']['value']:.3f}", ci(got["worst"])]
