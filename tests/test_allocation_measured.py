@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,14 +18,17 @@ import torch
 import yaml
 
 from semjscc.cli import main
-from semjscc.config import ConfigError
+from semjscc.config import ConfigError, derive
+from semjscc.evaluation.results import read_results
 from semjscc.experiments import djscc
 from semjscc.experiments.eo.allocation import (
     MEASURED_COLUMNS,
+    allocation_stage,
     bootstrap,
     measure,
     open_run,
 )
+from semjscc.experiments.eo.analysis import fit_stage
 from semjscc.experiments.eo.evaluate import clean_result, evaluate_condition
 from semjscc.experiments.eo.plan import Condition
 from semjscc.semloss import AllocationProblem, SemanticLossModel, allocate, equal_baseline
@@ -185,3 +189,16 @@ def test_other_refusals(eo_run: Path, tmp_path: Path, capsys):
     allocations = [allocate(model, problem), equal_baseline(model, problem)]
     with pytest.raises(ConfigError, match="needs a fit of accuracy_mismatched"):
         measure(plan, replace(model, metric="psnr"), allocations, torch.device("cpu"))
+
+
+def test_experiment_falls_back_to_the_prediction_and_says_why(eo_run: Path, tmp_path: Path):
+    out = shutil.copytree(eo_run, tmp_path / "eo")
+    plan = open_run(out)
+    plan.cfg = derive(plan.cfg, eo={"users": {**USERS, "source_dim": 12288,
+                                              "total_channel_uses": 2048}})
+    fit = fit_stage(plan.cfg, read_results(out / "results.csv"), tmp_path / "fit")
+    doc = allocation_stage(plan, fit, torch.device("cpu"))
+    assert "measured" not in doc and "set source_dim: 3072" in doc["not_measured"]
+    assert _doc(out)["not_measured"] == doc["not_measured"]
+    with (out / "allocation.csv").open() as fh:
+        assert "measured_accuracy" not in next(csv.reader(fh))

@@ -35,7 +35,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import CatMetric
 
 from ...channels import build_channel
-from ...config import Config, ConfigError, load_config
+from ...config import ConfigError, load_config
 from ...data import num_classes_of
 from ...evaluation.evaluate import Suite, df_system, evaluate_system
 from ...evaluation.semloss_fit import FitResult, run_allocation, write_csv
@@ -194,7 +194,8 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
     if model.metric != MEASURED_METRIC:
         raise ConfigError(f"measuring an allocation needs a fit of {MEASURED_METRIC} (the "
                           f"classifier of every SNR); got {model.metric}; pass --metric "
-                          f"{MEASURED_METRIC}")
+                          f"{MEASURED_METRIC} (a reproduction: list it first in "
+                          "eo.fit_metrics)")
     channel = _channel_label(plan, model.group)
     size = plan.cfg.data.image_size
     lo, hi = model.snr_domain
@@ -255,39 +256,48 @@ def _csv_rows(allocations: list[Allocation], doc: dict[str, Any]) -> list[list[A
                     gain["value"], ""]]
 
 
+def _write(out: Path, allocations: list[Allocation], doc: dict[str, Any]) -> None:
+    """allocation.json, and with a measurement allocation.csv (the prediction's columns,
+    then :data:`MEASURED_COLUMNS`)."""
+    write_text(out / "allocation.json", json.dumps(doc, indent=1) + "\n")
+    if "measured" in doc:
+        write_csv(out / "allocation.csv",
+                  ["scheme", *asdict(allocations[0].users[0]), *MEASURED_COLUMNS],
+                  _csv_rows(allocations, doc))
+
+
 def measured_allocation(plan: EOPlan, model: SemanticLossModel, problem: AllocationProblem,
                         users: str, out: Path | None, device: torch.device,
                         ) -> tuple[list[Allocation], dict[str, Any]]:
     """:func:`~semjscc.evaluation.semloss_fit.run_allocation` plus its measurement
     (``doc["measured"]``, see :func:`measure`), written to ``out``/allocation.json and
-    allocation.csv (the prediction's columns, then :data:`MEASURED_COLUMNS`) when given."""
+    allocation.csv when given."""
     allocations, doc = run_allocation(model, problem, users)
     doc["measured"] = measure(plan, model, allocations, device)
     if out is not None:
-        write_text(out / "allocation.json", json.dumps(doc, indent=1) + "\n")
-        write_csv(out / "allocation.csv",
-                  ["scheme", *asdict(allocations[0].users[0]), *MEASURED_COLUMNS],
-                  _csv_rows(allocations, doc))
+        _write(out, allocations, doc)
     return allocations, doc
 
 
 def allocation_stage(plan: EOPlan, fit: FitResult, device: torch.device) -> dict[str, Any] | None:
     """The EO study's allocation example: ``eo.users`` allocated with the chosen family of the
-    first fitted metric of the first group, measured when that metric is
-    ``accuracy_mismatched`` (else predicted only), written to OUT/allocation.json and .csv.
-    None without users; ``{"skipped": reason}`` when it cannot run or be measured."""
-    cfg: Config = plan.cfg
-    if not cfg.eo.users:
+    first fitted metric of the first group and measured by transmission, written to
+    OUT/allocation.json and .csv. None without users; ``{"skipped": reason}`` when it cannot
+    run; predicted only, with ``not_measured`` saying why, when it cannot be measured."""
+    if not plan.cfg.eo.users:
         return None
-    source = "eo.users of reproduce.yaml"
     try:
-        problem = AllocationProblem.from_dict(cfg.eo.users, "eo.users")
+        problem = AllocationProblem.from_dict(plan.cfg.eo.users, "eo.users")
         model = fit.model()
-        if model.metric != MEASURED_METRIC:
-            log.warning("allocation example predicted only: it measures %s, the fit's first "
-                        "metric is %s", MEASURED_METRIC, model.metric)
-            return run_allocation(model, problem, source, plan.out)[1]
-        return measured_allocation(plan, model, problem, source, plan.out, device)[1]
+        allocations, doc = run_allocation(model, problem, "eo.users of reproduce.yaml",
+                                          plan.out)
     except ConfigError as exc:
         log.warning("allocation example skipped: %s", exc)
         return {"skipped": str(exc)}
+    try:
+        doc["measured"] = measure(plan, model, allocations, device)
+    except ConfigError as exc:
+        log.warning("allocation example predicted only, not measured: %s", exc)
+        doc["not_measured"] = str(exc)
+    _write(plan.out, allocations, doc)
+    return doc

@@ -292,7 +292,8 @@ def _allocation(doc: dict[str, Any] | None) -> list[str]:
         return lines + [(f"Minimum weighted quality: max-min {mins['max-min']:.4f} vs equal "
                          f"power and equal R {mins['equal']:.4f} (gain "
                          f"{doc['gain_over_equal']:+.4f}), as the fitted model predicts it: "
-                         "nothing transmitted."), ""]
+                         "nothing transmitted"
+                         + (f" ({doc['not_measured']})." if "not_measured" in doc else ".")), ""]
     return lines + _measured_allocation(doc)
 
 
