@@ -76,14 +76,17 @@ def test_measured_accuracy_is_the_ordinary_evaluation_at_the_operating_points(eo
     clean, loader = clean_result(plan, dev), djscc.test_loader(plan.cfg)
     classifiers = {"mismatched": plan.task_checkpoint}
     runs = {str(r.dir.relative_to(eo_run)): r for r in plan.runs}
+    seeds = doc["measured"]["seeds"]
+    assert seeds == [plan.cfg.eval.seed, plan.cfg.eval.seed + 1]
     for a in doc["allocations"]:
         got = doc["measured"]["schemes"][a["scheme"]]
         accuracies = []
-        for u, m in zip(a["users"], got["users"], strict=True):
+        for u, m, seed in zip(a["users"], got["users"], seeds, strict=True):
             served = runs[m["served_by"]]
             assert served.cfg.model.name == "bourtsoulatze2019-djscc"
-            row = evaluate_condition(plan, Condition(served, u["snr_db"]), classifiers, clean,
-                                     loader, dev)[0][0]
+            user_plan = replace(plan, cfg=derive(plan.cfg, eval={"seed": seed}))
+            row = evaluate_condition(user_plan, Condition(served, u["snr_db"]), classifiers,
+                                     clean, loader, dev)[0][0]
             assert row["realized_cr"] == pytest.approx(u["cr"])
             assert row["k"] == u["channel_uses"]
             assert m["accuracy"] == pytest.approx(row["accuracy_mismatched"], abs=1e-12)

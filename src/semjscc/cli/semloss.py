@@ -205,7 +205,8 @@ def _measured_table(allocations: Sequence[Allocation], measured: dict[str, Any])
         return f"{m['served_by']} ({m['train_snr_db']})"
 
     out = [f"measured: {measured['metric']} of {measured['n_images']} test images sent over "
-           f"{measured['channel']} (noise seed {measured['seed']}); {pct} % bootstrap "
+           f"{measured['channel']} (user i: noise seed {measured['seeds'][0]} + i, the same "
+           f"in every scheme); {pct} % bootstrap "
            f"intervals over images; {measured['mapping']}",
            f"{'scheme':<9}{'user':<10}{'served by (trained SNR dB)':<36}{'SNR dB':>8}"
            f"{'predicted':>11}{'measured':>10}  {pct} % interval"]

@@ -13,11 +13,12 @@ from the trained model's; warned: SNR_u outside the fitted SNR range.
 
 Measured: each user's accuracy from the expected confusion of the clean (mismatched)
 classifier, as in results.csv (:func:`~semjscc.evaluation.evaluate.evaluate_system`, the test
-split in its fixed order, noise seed ``eval.seed`` at every operating point), and the worst
-user's weighted accuracy min_u w_u·acc_u, the objective the allocation maximises. Intervals:
-95 % percentile bootstrap over test images (resampled image indices, each user's accuracy and
-the min over users per resample); the gain max-min − equal is paired (the same resampled
-images, the same noise seed in both schemes).
+split in its fixed order; user i, counted from 0 in the users' order, draws its noise from
+seed ``eval.seed + i``, so users are independent and each user sees the same noise in both
+schemes), and the worst user's weighted accuracy min_u w_u·acc_u, the objective the allocation
+maximises. Intervals: 95 % percentile bootstrap over test images (resampled image indices,
+each user's accuracy and the min over users per resample), for these noise draws; the gain
+max-min − equal is paired (the same resampled images and noise seeds in both schemes).
 """
 
 from __future__ import annotations
@@ -143,14 +144,15 @@ def hits_suite(classifier: torch.nn.Module, num_classes: int, device: torch.devi
 
 
 def measure_point(plan: EOPlan, run: DJSCCRun, snr_db: float, classifier: torch.nn.Module,
-                  loader: Any, device: torch.device) -> np.ndarray:
+                  loader: Any, device: torch.device, seed: int) -> np.ndarray:
     """Each test image's expected correctness (N,) through ``run``'s DJSCC at ``snr_db`` over
-    its channel, judged by ``classifier``: the mean is the accuracy of a results.csv row."""
+    its channel with noise ``seed``, judged by ``classifier``: the mean is the accuracy of a
+    results.csv row at that seed."""
     model, run_cfg = load(run.checkpoint, device=device, kind="deepjscc")
     metrics = evaluate_system(
         df_system(model, build_channel(run_cfg.link.channel), [snr_db]), loader,
         [hits_suite(classifier, num_classes_of(plan.cfg.data), device)], device,
-        plan.cfg.eval.seed, desc=f"allocation {run.channel} R={run.ratio} {snr_db:.2f} dB")
+        seed, desc=f"allocation {run.channel} R={run.ratio} {snr_db:.2f} dB")
     return np.atleast_1d(torch.as_tensor(metrics["hits"]).double().cpu().numpy())
 
 
@@ -199,13 +201,13 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
     channel = _channel_label(plan, model.group)
     size = plan.cfg.data.image_size
     lo, hi = model.snr_domain
-    cache: dict[tuple[str, float], np.ndarray] = {}
+    cache: dict[tuple[str, float, int], np.ndarray] = {}
     classifier = load(plan.task_checkpoint, device=device, kind="classifier")[0]
     loader = test_loader(plan.cfg)
     hits, served = {}, {}
     for a in allocations:
         per_user = []
-        for u in a.users:
+        for i, u in enumerate(a.users):
             run = serve(plan, channel, u.cr, u.snr_db, u.name)
             k = djscc_for(run.ratio).num_symbols(size, size)
             if k != u.channel_uses:
@@ -216,9 +218,10 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
                 log.warning("user %s (%s) operates at %.2f dB, outside the fitted SNR range "
                             "%g..%g dB: its prediction is an extrapolation", u.name, a.scheme,
                             u.snr_db, lo, hi)
-            key = (str(run.dir), round(u.snr_db, 9))
+            key = (str(run.dir), round(u.snr_db, 9), plan.cfg.eval.seed + i)
             if key not in cache:
-                cache[key] = measure_point(plan, run, u.snr_db, classifier, loader, device)
+                cache[key] = measure_point(plan, run, u.snr_db, classifier, loader, device,
+                                           key[2])
             per_user.append(cache[key])
             served[a.scheme, u.name] = run
         hits[a.scheme] = np.stack(per_user)
@@ -232,7 +235,8 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
         for a in allocations}
     return {"metric": MEASURED_METRIC, "classifier": str(plan.task_checkpoint),
             "channel": channel, "n_images": int(hits[allocations[0].scheme].shape[1]),
-            "seed": plan.cfg.eval.seed, "resamples": RESAMPLES, "level": LEVEL,
+            "seeds": [plan.cfg.eval.seed + i for i in range(len(allocations[0].users))],
+            "resamples": RESAMPLES, "level": LEVEL,
             "mapping": MAPPING, "schemes": schemes,
             "gain": {**stats["gain"],
                      "predicted": allocations[0].min_weighted - allocations[1].min_weighted}}

@@ -318,10 +318,11 @@ def _measured_allocation(doc: dict[str, Any]) -> list[str]:
     first, second = list(worst)
     return [(f"Measured by transmission: each user's {measured['n_images']} test images sent "
              f"through the trained DJSCC at its allocated operating point over "
-             f"{measured['channel']} (noise seed {measured['seed']}, the same in both schemes) "
+             f"{measured['channel']} (user i draws its noise from seed "
+             f"{measured['seeds'][0]} + i, the same in both schemes) "
              f"and judged by the clean classifier (`{measured['metric']}`, as in results.csv); "
              f"{measured['mapping']}. {pct} % intervals: bootstrap over test images "
-             f"({measured['resamples']} resamples; the gain paired)."), "",
+             f"({measured['resamples']} resamples, for these noise draws; the gain paired)."), "",
             markdown_table(["scheme", "user", "served by", "predicted", "measured",
                             f"{pct} % interval"], table), "",
             (f"**Worst user, measured: {first} {worst[first]['value']:.3f} "
