@@ -86,7 +86,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "source_dim, ratios (numbers or 'a/b'), users: [{name, weight, gain | gain_db}]. "
         "Without --run the qualities are the fitted model's predictions; with --run (an EO "
         "reproduction folder) every user's test images are also sent through the trained "
-        "DJSCC at its operating point and the accuracy measured, with 95 %% bootstrap "
+        "DJSCC at its operating point and the accuracy measured, with 95 % bootstrap "
         "intervals over images.")
     a.add_argument("--model", default=None,
                    help="fit.json of fit-semloss, or a model file (default with --run: "

@@ -194,10 +194,10 @@ def measure(plan: EOPlan, model: SemanticLossModel, allocations: list[Allocation
     """Transmit the test split at every user's operating point of ``allocations`` (max-min,
     then equal) and measure what the allocation optimised (see the module docstring)."""
     if model.metric != MEASURED_METRIC:
-        raise ConfigError(f"measuring an allocation needs a fit of {MEASURED_METRIC} (the "
-                          f"classifier of every SNR); got {model.metric}; pass --metric "
-                          f"{MEASURED_METRIC} (a reproduction: list it first in "
-                          "eo.fit_metrics)")
+        raise ConfigError(f"measuring an allocation needs a fit of {MEASURED_METRIC} (matched "
+                          f"classifiers exist only at the evaluated SNRs); got {model.metric}; "
+                          f"pass --metric {MEASURED_METRIC} (in a reproduction: list it first "
+                          "in eo.fit_metrics)")
     channel = _channel_label(plan, model.group)
     size = plan.cfg.data.image_size
     lo, hi = model.snr_domain
