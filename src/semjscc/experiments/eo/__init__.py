@@ -11,10 +11,11 @@ Units (each skipped when finished, resumed when interrupted):
 4. separation baselines                        -> OUT/eval/separation/...
    and the digital chain (codec × MCS)         -> OUT/eval/digital/...
 
-then OUT/results.csv (:data:`~.plan.EO_COLUMNS`), OUT/confusion.json, the figures, the
-semantic-loss fits (OUT/fit/), the allocation example and OUT/report.md (OUT/splits.json
-too for EuroSAT). Our design where the paper is silent: the two protocols, SNR-adaptive
-models (optional), the separation baselines, the digital chain and their scoring.
+then OUT/results.csv (:data:`~.plan.EO_COLUMNS`), OUT/confusion.json, the figures, example
+reconstructions per channel (OUT/examples_<channel>.png), the semantic-loss fits (OUT/fit/),
+the allocation example and OUT/report.md (OUT/splits.json too for EuroSAT). Our design where
+the paper is silent: the two protocols, SNR-adaptive models (optional), the separation
+baselines, the digital chain and their scoring.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..executor import Unit
 from ..runner import Experiment
 from .analysis import allocation_stage, fit_stage
 from .evaluate import clean_result, evaluation_units, read_evaluation, training_units
+from .examples import draw_examples
 from .figures import draw_eo_figures
 from .plan import EO_COLUMNS, SEPARATION_NOTE, EOPlan, build_plan, check_prerequisites
 from .report import write_report
@@ -83,6 +85,7 @@ class EOExperiment(Experiment):
 
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
         figures = draw_eo_figures(rows, self.out, self.cfg.eo.protocols)
+        figures += draw_examples(self.plan, self.device)
         fit = fit_stage(self.cfg, rows, self.out / "fit")
         allocation = allocation_stage(self.cfg, fit, self.out)
         report = write_report(self.plan, rows, self.clean, fit.document, allocation, figures,
