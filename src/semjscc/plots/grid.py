@@ -34,6 +34,14 @@ def _strip(images: Tensor) -> np.ndarray:
     return out.permute(1, 2, 0).numpy()
 
 
+def grid_inches(n_images: int, n_rows: int, n_blocks: int, cell: float,
+                headed: bool) -> tuple[float, float]:
+    """Figure size (width, height) of a grid of ``n_rows`` rows (originals included) and
+    ``n_blocks`` column blocks of ``n_images`` images, ``cell`` inches per image, with
+    column headers when ``headed``."""
+    return 1.6 + cell * n_images * n_blocks, 0.3 + cell * n_rows + 0.2 * headed
+
+
 def image_grid(originals: Tensor, rows: list[tuple[str, list[Tensor | None]]],
                path: str | Path, columns: list[str] | None = None, cell: float = 1.1,
                title: str | None = None) -> Path:
@@ -52,9 +60,8 @@ def image_grid(originals: Tensor, rows: list[tuple[str, list[Tensor | None]]],
             if images is not None and images.shape[0] != n:
                 raise ValueError(f"row {label!r} has {images.shape[0]} images, the originals "
                                  f"{n}")
-    fig, axes = plt.subplots(
-        len(all_rows), n_blocks, squeeze=False, layout="constrained",
-        figsize=(1.6 + cell * n * n_blocks, 0.3 + cell * len(all_rows) + 0.2 * bool(columns)))
+    fig, axes = plt.subplots(len(all_rows), n_blocks, squeeze=False, layout="constrained",
+                             figsize=grid_inches(n, len(all_rows), n_blocks, cell, bool(columns)))
     for i, (label, blocks) in enumerate(all_rows):
         for j, images in enumerate(blocks):
             ax = axes[i][j]
