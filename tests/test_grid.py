@@ -24,7 +24,7 @@ from semjscc.experiments.importance.examples import ratio_grid
 from semjscc.experiments.importance.plan import build_plan as importance_plan
 from semjscc.models import load
 from semjscc.plots import image_grid
-from semjscc.plots.grid import grid_inches, lost_images
+from semjscc.plots.grid import grid_inches, label_inches, lost_images
 
 DPI = 150  # save_figure's
 SMALL = ["data.image_size=16", "data.num_images={train: 16, val: 16, test: 16, db: 16}",
@@ -41,9 +41,11 @@ def _pixels(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB")).reshape(-1, 3).astype(int)
 
 
-def _expected_px(n: int, rows: int, blocks: int, cell: float, headed: bool) -> tuple[int, int]:
-    w, h = grid_inches(n, rows, blocks, cell, headed)
-    return round(w * DPI), round(h * DPI)
+def _sized(path: Path, n: int, rows: int, blocks: int, cell: float, headed: bool,
+           labels: list[str]) -> bool:
+    """Whether the PNG at ``path`` has the size of that grid (to the pixel: rounding)."""
+    w, h = grid_inches(n, rows, blocks, cell, headed, label_inches(labels))
+    return all(abs(got - want * DPI) <= 1 for got, want in zip(_size(path), (w, h)))
 
 
 def test_image_grid_writes_png_growing_with_rows_and_columns(tmp_path):
@@ -60,7 +62,10 @@ def test_image_grid_writes_png_growing_with_rows_and_columns(tmp_path):
     # column blocks (e.g. one per SNR), an empty cell allowed
     blocks = image_grid(x, [("a", [x, None, x])], tmp_path / "blocks.png",
                         columns=["-5 dB", "0 dB", "5 dB"], cell=0.8)
-    assert _size(blocks) == _expected_px(2, 2, 3, 0.8, True)
+    assert _sized(blocks, 2, 2, 3, 0.8, True, ["original", "a"])
+    # the labels' room follows the widest label
+    long = image_grid(x, [("a much longer label", [x])], tmp_path / "long.png")
+    assert _size(long)[0] > w and _size(long)[1] == h
 
 
 def test_image_grid_rejects_mismatched_rows(tmp_path):
@@ -157,14 +162,15 @@ def _importance_grid(out: Path, cfg: Config, examples: Examples) -> Grid:
 def test_reproduction_writes_and_links_its_example_grid(tmp_path, preset, sets, name, grid_of,
                                                         djscc):
     out = _reproduce(preset, tmp_path / "out", sets)
-    # originals, the DJSCC, separation-webp, digital-webp-mcs9; two SNRs of 3 images each
-    assert _size(out / name) == _expected_px(3, 4, 2, 0.8, True)
     assert f"* [{name}]({name})" in (out / "report.md").read_text()
     cfg = load_config(str(out / "reproduce.yaml"))
     examples = Examples(cfg, torch.device("cpu"))
     cells = grid_of(out, cfg, examples).cells
     prefix = djscc.removesuffix("djscc").removesuffix("mse")
-    assert list(cells) == [djscc, f"{prefix}separation-webp", f"{prefix}digital-webp-mcs9"]
+    labels = [djscc, f"{prefix}separation-webp", f"{prefix}digital-webp-mcs9"]
+    assert list(cells) == labels
+    # the PNG: originals and those rows, two SNRs of 3 images each
+    assert _sized(out / name, 3, 4, 2, 0.8, True, ["original", *labels])
     assert all(list(c) == ["0 dB", "10 dB"] and all(t.shape == (3, 3, 16, 16)
                                                     for t in c.values()) for c in cells.values())
     # 16 px images over 32 symbols: no WebP file fits the MCS 9 TB, every image is lost, as

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextPath
 from torch import Tensor
 
 from .lines import plt, save_figure
@@ -34,12 +36,21 @@ def _strip(images: Tensor) -> np.ndarray:
     return out.permute(1, 2, 0).numpy()
 
 
-def grid_inches(n_images: int, n_rows: int, n_blocks: int, cell: float,
-                headed: bool) -> tuple[float, float]:
+LABEL_SIZE = "small"
+
+
+def label_inches(labels: list[str]) -> float:
+    """Width of the widest row label, in inches."""
+    points = FontProperties(size=LABEL_SIZE).get_size_in_points()
+    return max(TextPath((0, 0), t, size=points).get_extents().width for t in labels) / 72
+
+
+def grid_inches(n_images: int, n_rows: int, n_blocks: int, cell: float, headed: bool,
+                label: float) -> tuple[float, float]:
     """Figure size (width, height) of a grid of ``n_rows`` rows (originals included) and
     ``n_blocks`` column blocks of ``n_images`` images, ``cell`` inches per image, with
-    column headers when ``headed``."""
-    return 1.6 + cell * n_images * n_blocks, 0.3 + cell * n_rows + 0.2 * headed
+    column headers when ``headed`` and row labels ``label`` inches wide."""
+    return 0.4 + label + cell * n_images * n_blocks, 0.3 + cell * n_rows + 0.2 * headed
 
 
 def image_grid(originals: Tensor, rows: list[tuple[str, list[Tensor | None]]],
@@ -60,11 +71,14 @@ def image_grid(originals: Tensor, rows: list[tuple[str, list[Tensor | None]]],
             if images is not None and images.shape[0] != n:
                 raise ValueError(f"row {label!r} has {images.shape[0]} images, the originals "
                                  f"{n}")
+    size = grid_inches(n, len(all_rows), n_blocks, cell, bool(columns),
+                       label_inches([label for label, _ in all_rows]))
     fig, axes = plt.subplots(len(all_rows), n_blocks, squeeze=False, layout="constrained",
-                             figsize=grid_inches(n, len(all_rows), n_blocks, cell, bool(columns)))
+                             figsize=size)
     for i, (label, blocks) in enumerate(all_rows):
         for j, images in enumerate(blocks):
             ax = axes[i][j]
+            ax.set_anchor("E")  # any spare width goes left, to the labels
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():
@@ -75,7 +89,7 @@ def image_grid(originals: Tensor, rows: list[tuple[str, list[Tensor | None]]],
             for k in lost_images(images).nonzero().flatten().tolist():
                 ax.text(k * (w + GAP) + w / 2, h / 2, "lost", ha="center", va="center",
                         color="darkred", fontsize="x-small", fontweight="bold")
-        axes[i][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize="small")
+        axes[i][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=LABEL_SIZE)
     for j, header in enumerate(columns or []):
         axes[0][j].set_title(header, fontsize="small")
     if title:
