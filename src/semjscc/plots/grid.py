@@ -15,6 +15,7 @@ from .lines import plt, save_figure
 
 GAP = 2  # white pixels between the images of one cell
 LOST = 0.5  # what a receiver that got no usable bits outputs: a mid-gray image
+LABEL_SIZE = "small"  # of the row labels
 
 
 def lost_images(images: Tensor) -> Tensor:
@@ -34,9 +35,6 @@ def _strip(images: Tensor) -> np.ndarray:
     for j in range(n):
         out[:, :, j * (w + GAP): j * (w + GAP) + w] = x[j]
     return out.permute(1, 2, 0).numpy()
-
-
-LABEL_SIZE = "small"
 
 
 def label_inches(labels: list[str]) -> float:
