@@ -31,16 +31,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
-from torchmetrics import MetricCollection
-from torchmetrics.aggregation import CatMetric
 
 from ...channels import build_channel
 from ...config import ConfigError, load_config
 from ...data import num_classes_of
-from ...evaluation.evaluate import Suite, df_system, evaluate_system
+from ...evaluation.evaluate import df_system, evaluate_system
+from ...evaluation.results import IMAGES
 from ...evaluation.semloss_fit import FitResult, run_allocation, write_csv
-from ...evaluation.suites import decoded
+from ...evaluation.suites import task_suite
 from ...files import write_text
 from ...models import load
 from ...semloss import (
@@ -131,18 +129,6 @@ def serve(plan: EOPlan, channel: str, cr: float, snr_db: float, user: str) -> DJ
     return run
 
 
-def hits_suite(classifier: torch.nn.Module, num_classes: int, device: torch.device) -> Suite:
-    """``hits``: each image's expected correctness under the expected-confusion convention
-    (1 when the top-1 class is the true one, 1/C for a decoding failure), in loader order."""
-
-    def inputs(x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        top = classifier(x_hat.nan_to_num(0.5).clamp(0, 1)).argmax(1)
-        hit = (top == labels.argmax(1)).double()
-        return {"value": torch.where(decoded(x_hat), hit, 1.0 / num_classes)}
-
-    return Suite(MetricCollection({"hits": CatMetric()}).to(device), inputs)
-
-
 def measure_point(plan: EOPlan, run: DJSCCRun, snr_db: float, classifier: torch.nn.Module,
                   loader: Any, device: torch.device, seed: int) -> np.ndarray:
     """Each test image's expected correctness (N,) through ``run``'s DJSCC at ``snr_db`` over
@@ -151,9 +137,9 @@ def measure_point(plan: EOPlan, run: DJSCCRun, snr_db: float, classifier: torch.
     model, run_cfg = load(run.checkpoint, device=device, kind="deepjscc")
     metrics = evaluate_system(
         df_system(model, build_channel(run_cfg.link.channel), [snr_db]), loader,
-        [hits_suite(classifier, num_classes_of(plan.cfg.data), device)], device,
+        [task_suite(classifier, num_classes_of(plan.cfg.data), "mismatched", device)], device,
         seed, desc=f"allocation {run.channel} R={run.ratio} {snr_db:.2f} dB")
-    return np.atleast_1d(torch.as_tensor(metrics["hits"]).double().cpu().numpy())
+    return metrics[IMAGES]["accuracy_mismatched"].double().numpy()
 
 
 def bootstrap(hits: dict[str, np.ndarray], weights: np.ndarray, resamples: int = RESAMPLES,
