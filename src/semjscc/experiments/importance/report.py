@@ -20,6 +20,7 @@ from ...data import build_dataset
 from ...files import write_text
 from ...losses import method_label
 from ...plots.semloss import ratio_label
+from ..floors import floors_section, gated, importance_floors, warn_missed
 from ..report import (
     binomial_half_width,
     markdown_table,
@@ -308,7 +309,10 @@ def write_report(plan: ImportancePlan, rows: list[dict[str, Any]], figures: list
              ("The paper's formulas are unpublished; everything below is **our design**, "
               "consistent with its abstract:"), "", *[f"* {d}" for d in DESIGN], ""]
     lines += _setup(plan, rows)
-    lines += ["## Verdict", "", verdict(found), ""]
+    floors = importance_floors(rows, cfg.importance.floor_clean_accuracy,
+                               cfg.importance.floor_mse_kept, BASELINE)
+    warn_missed(floors, cfg.name)
+    lines += [*floors_section(floors), "## Verdict", "", gated(verdict(found), floors), ""]
     lines += _accuracy_tables(rows)
     lines += _ablation(rows)
     lines += _digital(rows)
