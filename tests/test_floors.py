@@ -21,6 +21,7 @@ from semjscc.experiments.floors import (
 )
 from semjscc.experiments.importance.report import write_report
 from semjscc.semantics import Degrade
+from semjscc.training.task import task_optimizer
 
 
 def importance_rows(t_clean: float, indep_clean: float, mse_best: dict[float, float],
@@ -131,3 +132,12 @@ def test_degradations_are_checked_and_stay_in_range() -> None:
     assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
     assert ((y - x).abs().flatten(1).amax(1) > 1e-3).any()
     assert torch.equal(Degrade([])(x), x)
+
+
+def test_finetune_lr_is_checked_and_used() -> None:
+    with pytest.raises(ConfigError, match="finetune_lr"):
+        validate(with_overrides(Config(), ["task.finetune_lr=-1"]))
+    task = with_overrides(Config(), ["task.lr=3e-3", "task.finetune_lr=1e-3"]).task
+    net = torch.nn.Linear(2, 2)
+    assert task_optimizer(net, task).param_groups[0]["lr"] == 3e-3
+    assert task_optimizer(net, task, task.finetune_lr).param_groups[0]["lr"] == 1e-3

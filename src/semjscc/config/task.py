@@ -36,4 +36,5 @@ class TaskConfig:
     degrade: list[str] = checked(factory=list, check=subset_of(*DEGRADATIONS))
     # the matched protocol: fine-tuning on reconstructions
     finetune_epochs: int = checked(2, check=int_at_least(1))
+    finetune_lr: float | None = checked(None, check=positive)  # None: task.lr
     checkpoint: str | None = None  # trained classifier (best.pt) used by evaluation and losses

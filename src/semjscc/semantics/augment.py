@@ -44,7 +44,7 @@ class Degrade(nn.Module):
 
     def __init__(self, names: list[str]) -> None:
         super().__init__()
-        ops = {"blur": lambda: K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.5),
+        ops = {"blur": lambda: K.RandomGaussianBlur((11, 11), (0.1, 2.5), p=0.5),
                "jpeg": lambda: K.RandomJPEG(jpeg_quality=(20.0, 90.0), p=0.5),
                "noise": lambda: K.RandomGaussianNoise(std=0.05, p=0.5)}
         self.ops = nn.Sequential(*[ops[n]() for n in DEGRADATIONS if n in names])

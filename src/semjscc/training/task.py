@@ -10,7 +10,8 @@ weight decay 5e-4, ``step`` (7, 0.1), 25 epochs, batch 64.
 
 Two protocols judge reconstructions Ŝ: *mismatched*, a classifier trained on clean images
 and frozen (:func:`evaluate_task` with ``reconstruct``), and *matched*, the same classifier
-fine-tuned for ``task.finetune_epochs`` on reconstructions of the training split
+fine-tuned for ``task.finetune_epochs`` (at ``task.finetune_lr``, default ``task.lr``) on
+reconstructions of the training split
 (:func:`train_task` with ``reconstruct``, starting from ``task.checkpoint``).
 """
 
@@ -62,9 +63,11 @@ def task_loss(logits: Tensor, labels: Tensor, multi_label: bool) -> Tensor:
     return F.cross_entropy(logits, labels.argmax(1))
 
 
-def task_optimizer(model: torch.nn.Module, cfg: TaskConfig) -> torch.optim.Optimizer:
-    """``cfg.optimizer`` over all parameters (SGD with momentum 0.9)."""
-    params, lr, wd = model.parameters(), cfg.lr, cfg.weight_decay
+def task_optimizer(model: torch.nn.Module, cfg: TaskConfig,
+                   lr: float | None = None) -> torch.optim.Optimizer:
+    """``cfg.optimizer`` over all parameters (SGD with momentum 0.9) at ``lr`` (default
+    ``cfg.lr``)."""
+    params, lr, wd = model.parameters(), lr or cfg.lr, cfg.weight_decay
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     if cfg.optimizer == "adam":
@@ -215,7 +218,7 @@ def train_task(cfg: Config, out_dir: str | Path, resume: bool = False,
         if dist.enabled:
             net = DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None)
-        optimizer = task_optimizer(model, t)
+        optimizer = task_optimizer(model, t, None if reconstruct is None else t.finetune_lr)
         scheduler = task_schedule(optimizer, t, epochs)
         run.restore(model, optimizer, scheduler)
         follow_schedule(optimizer, scheduler)
