@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import MICRO
 
-from semjscc.config import Config, ConfigError, validate, with_overrides
+from semjscc.checkpoint import load_checkpoint
+from semjscc.config import Config, ConfigError, load_config, validate, with_overrides
 from semjscc.experiments.floors import (
     Floor,
     eo_floors,
@@ -21,7 +23,7 @@ from semjscc.experiments.floors import (
 )
 from semjscc.experiments.importance.report import write_report
 from semjscc.semantics import Degrade
-from semjscc.training.task import task_optimizer
+from semjscc.training.task import task_optimizer, train_task
 
 
 def importance_rows(t_clean: float, indep_clean: float, mse_best: dict[float, float],
@@ -141,3 +143,13 @@ def test_finetune_lr_is_checked_and_used() -> None:
     net = torch.nn.Linear(2, 2)
     assert task_optimizer(net, task).param_groups[0]["lr"] == 3e-3
     assert task_optimizer(net, task, task.finetune_lr).param_groups[0]["lr"] == 1e-3
+
+
+def test_train_task_applies_the_degradations(tmp_path: Path) -> None:
+    base = MICRO + ["task.model=resnet-tiny", "task.width=8", "task.batch_size=16",
+                    "task.epochs=1"]
+    runs = [train_task(load_config("tiny/df", base + extra), tmp_path / name)
+            for name, extra in (("a", []), ("b", []), ("c", ["task.degrade=[noise]"]))]
+    weights = [load_checkpoint(r / "last.pt", kind="classifier")["model"] for r in runs]
+    same = [all(torch.equal(w[k], weights[0][k]) for k in w) for w in weights[1:]]
+    assert same == [True, False]  # seeded runs repeat; the degradation changes training
