@@ -12,6 +12,7 @@ line per missed floor. The thresholds are config fields (``importance.floor_*``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +107,7 @@ def importance_floors(rows: list[dict[str, Any]], clean_accuracy: float,
 
 
 def eo_floors(rows: list[dict[str, Any]], clean_accuracy: float, kept: float,
-              setting: Any) -> list[Floor]:
+              setting: Callable[[dict[str, Any]], str]) -> list[Floor]:
     """The EO study's floor, per channel setting (``setting(row)`` names it): the matched
     classifier's DJSCC accuracy at the largest R and the largest SNR >= ``kept`` × the clean
     accuracy (measured: that share). None when the matched protocol was not run."""
