@@ -18,6 +18,7 @@ from ...files import write_text
 from ...plots.semloss import ratio_label
 from ...semloss import NOTE, group_label
 from ...semloss.margin import RESAMPLES
+from ..floors import eo_floors, floors_section, warn_missed
 from ..report import (
     diff_cell,
     interval_note,
@@ -403,6 +404,9 @@ def write_report(plan: EOPlan, rows: list[dict[str, Any]], clean: dict[str, Any]
               "compression ratio × SNR, judged by reconstruction and by a task classifier, "
               "then one parametric quality model fitted to both views."), ""]
     lines += _setup(plan, rows, clean)
+    floors = eo_floors(rows, clean["accuracy"], cfg.eo.floor_matched_kept, channel_setting)
+    warn_missed(floors, cfg.name)
+    lines += floors_section(floors)
     lines += _results(rows, list(cfg.eo.protocols), clean)
     lines += _separation(rows)
     lines += _digital(rows)
