@@ -208,7 +208,7 @@ def test_every_experiment_trains_each_model_once_per_seed(preset: str, module: s
                                                           tmp_path: Path) -> None:
     import importlib
     build_plan = importlib.import_module(f"semjscc.experiments.{module}.plan").build_plan
-    one = build_plan(load_config(f"{preset}/reproduce"), tmp_path)
+    one = build_plan(load_config(f"{preset}/reproduce", ["sweep.seeds=[]"]), tmp_path)
     two = build_plan(load_config(f"{preset}/reproduce", ["sweep.seeds=[0, 5]"]), tmp_path)
     runs = (lambda p: p.df_runs + p.bases) if module == "multihop" else (lambda p: p.runs)
     assert len(runs(two)) == 2 * len(runs(one))

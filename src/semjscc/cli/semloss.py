@@ -1,5 +1,7 @@
 """``semjscc fit-semloss``: fit the unified semantic-loss model to a results CSV;
-``semjscc allocate``: max-min resource allocation over users with a fitted model.
+``semjscc allocate``: max-min resource allocation over users with a fitted model, predicted,
+and with ``--run`` (an EO reproduction folder) measured by transmission through its trained
+DJSCC models (:mod:`semjscc.experiments.eo.allocation`).
 
 fit-semloss reads any tidy CSV with a ratio column (``realized_cr`` or ``cr``; numbers or
 ``a/b``), ``snr_db`` and the metric columns, and writes into ``--out``: fit.json (every
@@ -22,14 +24,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..device import resolve_device
 from ..errors import ConfigError
 from ..evaluation.results import read_results
 from ..evaluation.semloss_fit import FitOptions, fit_semloss, ranking_table, run_allocation
+from ..experiments.eo.allocation import measured_allocation, open_run
+from ..experiments.runner import RECORD
 from ..plots import filter_rows
 from ..plots.semloss import ratio_label
 from ..semloss import FAMILIES, Allocation, AllocationProblem, SemanticLossModel, group_label
 from ..semloss.fit import MAX_TERMS
 from ..semloss.quality import PSNR_REF_DB
+from .common import device_spec
 
 log = logging.getLogger("semjscc")
 
@@ -77,13 +83,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Choose a ratio R and a power P per user to maximise the minimum weighted "
         "quality w*M(R, SNR) under total power and channel-use budgets; compare with equal "
         "power and equal R. users.yaml: total_power, noise_power, total_channel_uses, "
-        "source_dim, ratios (numbers or 'a/b'), users: [{name, weight, gain | gain_db}].")
-    a.add_argument("--model", required=True, help="fit.json of fit-semloss, or a model file")
-    a.add_argument("--users", required=True, help="users.yaml")
+        "source_dim, ratios (numbers or 'a/b'), users: [{name, weight, gain | gain_db}]. "
+        "Without --run the qualities are the fitted model's predictions; with --run (an EO "
+        "reproduction folder) every user's test images are also sent through the trained "
+        "DJSCC at its operating point and the accuracy measured, with 95 % bootstrap "
+        "intervals over images.")
+    a.add_argument("--model", default=None,
+                   help="fit.json of fit-semloss, or a model file (default with --run: "
+                   "RUN/fit/fit.json)")
+    a.add_argument("--users", default=None,
+                   help="users.yaml (default with --run: the run's eo.users)")
     a.add_argument("--metric", default=None, help="metric in fit.json (default: its first)")
     a.add_argument("--family", default=None, help="family (default: the chosen one)")
     a.add_argument("--group", default=None, metavar="COL=VALUE,...",
                    help="group in fit.json (default: its first)")
+    a.add_argument("--run", default=None, metavar="DIR",
+                   help="EO reproduction folder (`semjscc reproduce --preset eo-tiny --out "
+                   "DIR`): measure the allocation by transmission through its trained models")
+    a.add_argument("--device", default="auto", type=device_spec,
+                   help="where --run transmits (default auto)")
     a.add_argument("--out", default=None, help="folder for allocation.json and allocation.csv")
     a.set_defaults(func=run_allocate)
 
@@ -175,13 +193,66 @@ def _allocation_table(model: SemanticLossModel, allocations: Sequence[Allocation
     return "\n".join(out)
 
 
+def _measured_table(allocations: Sequence[Allocation], measured: dict[str, Any]) -> str:
+    """Per user predicted vs measured accuracy, then the worst user and the gain (measured,
+    with the prediction next to it)."""
+    pct = round(100 * measured["level"])
+
+    def ci(m: dict[str, Any]) -> str:
+        return f"{m['lo']:.4f}..{m['hi']:.4f}"
+
+    def served(m: dict[str, Any]) -> str:
+        return f"{m['served_by']} ({m['train_snr_db']})"
+
+    out = [f"measured: {measured['metric']} of {measured['n_images']} test images sent over "
+           f"{measured['channel']} (user i: noise seed {measured['seeds'][0]} + i, the same "
+           f"in every scheme); {pct} % bootstrap "
+           f"intervals over images; {measured['mapping']}",
+           f"{'scheme':<9}{'user':<10}{'served by (trained SNR dB)':<36}{'SNR dB':>8}"
+           f"{'predicted':>11}{'measured':>10}  {pct} % interval"]
+    for a in allocations:
+        got = measured["schemes"][a.scheme]
+        out += [f"{a.scheme:<9}{u.name:<10}{served(m):<36}{u.snr_db:>8.2f}"
+                f"{u.quality:>11.4f}{m['accuracy']:>10.4f}  {ci(m)}"
+                for u, m in zip(a.users, got["users"])]
+    for a in allocations:
+        w = measured["schemes"][a.scheme]["worst"]
+        out.append(f"worst user (min w*accuracy): {a.scheme} measured {w['value']:.4f} "
+                   f"[{ci(w)}], predicted {w['predicted']:.4f}")
+    g = measured["gain"]
+    out.append(f"gain of {allocations[0].scheme} over {allocations[1].scheme} (worst user): "
+               f"measured {g['value']:+.4f} [{g['lo']:+.4f}..{g['hi']:+.4f}, paired], "
+               f"predicted {g['predicted']:+.4f}")
+    return "\n".join(out)
+
+
 def run_allocate(args: argparse.Namespace) -> int:
-    model = SemanticLossModel.load(args.model, group=args.group, metric=args.metric,
+    plan = open_run(args.run) if args.run else None
+    if plan is None and (args.model is None or args.users is None):
+        raise ConfigError("allocate needs --model and --users, or --run DIR (an EO "
+                          "reproduction folder) that provides both")
+    model_path = args.model or plan.out / "fit" / "fit.json"
+    model = SemanticLossModel.load(model_path, group=args.group, metric=args.metric,
                                    family=args.family)
-    problem = AllocationProblem.load(args.users)
+    if args.users is not None:
+        problem, source = AllocationProblem.load(args.users), str(args.users)
+    elif plan.cfg.eo.users:
+        problem = AllocationProblem.from_dict(plan.cfg.eo.users, "eo.users")
+        source = f"eo.users of {plan.out / RECORD}"
+    else:
+        raise ConfigError(f"{plan.out / RECORD} has no eo.users; pass --users users.yaml")
     out = Path(args.out) if args.out else None
-    allocations, _ = run_allocation(model, problem, str(args.users), out)
+    if plan is None:
+        allocations, doc = run_allocation(model, problem, source, out)
+    else:
+        allocations, doc = measured_allocation(plan, model, problem, source, out,
+                                               resolve_device(args.device))
     print(_allocation_table(model, allocations))
+    if plan is None:
+        print(f"gain over equal: {doc['gain_over_equal']:+.4f}, predicted by the fitted model "
+              "(nothing transmitted; --run DIR measures it)")
+    else:
+        print(_measured_table(allocations, doc["measured"]))
     if out is not None:
         log.info("wrote allocation.json and allocation.csv into %s", out)
     return 0

@@ -90,6 +90,14 @@ def one_of(*choices: str) -> Check:
     return check
 
 
+def subset_of(*choices: str) -> Check:
+    """A list of distinct names from ``choices`` (``[]`` passes)."""
+    def check(v: Any) -> str | None:
+        ok = isinstance(v, list) and all(x in choices for x in v) and len(set(v)) == len(v)
+        return None if ok else f"must be a list of distinct names from {', '.join(choices)}"
+    return check
+
+
 def area_fractions(v: Any) -> str | None:
     ok = isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v) and \
         0 < v[0] <= v[1] <= 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import checked, range_pair, ratio
+from .checks import checked, in_range, range_pair, ratio
 
 
 @dataclass
@@ -27,3 +27,6 @@ class EOConfig:
         "accuracy_mismatched", "accuracy_matched", "ssim", "psnr"])
     fit_families: list[str] = field(default_factory=lambda: ["U1", "U2", "U3", "U4"])
     users: dict[str, Any] = field(default_factory=dict)  # allocation example (users.yaml form)
+    # floor before verdicts (semjscc.experiments.floors): the share of the clean accuracy the
+    # matched classifier keeps at the largest R and SNR, on each channel setting
+    floor_matched_kept: float = checked(0.8, check=in_range(0, 1))

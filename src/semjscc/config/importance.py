@@ -34,3 +34,8 @@ class ImportanceConfig:
     # architecture or seed); it is trained on clean images and never used in a loss
     independent: list[str] = field(default_factory=lambda: [
         "task.model=convnet-tiny", "task.width=null", "seed=1"])
+    # floors before verdicts (semjscc.experiments.floors): T's and the independent
+    # classifier's clean test accuracy, and the share of T's clean accuracy the `mse` DJSCC
+    # keeps at its best test SNR, at every R; a missed floor marks the verdict not meaningful
+    floor_clean_accuracy: float = checked(0.85, check=in_range(0, 1))
+    floor_mse_kept: float = checked(0.75, check=in_range(0, 1))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .checks import checked, in_range, int_at_least, positive
+from .checks import checked, in_range, int_at_least, positive, subset_of
+
+DEGRADATIONS = ("blur", "jpeg", "noise")  # see semjscc.semantics.augment.Degrade
 
 
 @dataclass
@@ -29,6 +31,10 @@ class TaskConfig:
     schedule: str = "cosine"  # cosine | step (StepLR(step_size, gamma)) | constant
     step_size: int = checked(7, check=int_at_least(1))
     gamma: float = checked(0.1, check=in_range(0, 1, low_open=True))
+    # degradations of the clean training images, each with probability 1/2 (subset of
+    # DEGRADATIONS; not applied when fine-tuning on reconstructions): a judge robust to blur
+    degrade: list[str] = checked(factory=list, check=subset_of(*DEGRADATIONS))
     # the matched protocol: fine-tuning on reconstructions
     finetune_epochs: int = checked(2, check=int_at_least(1))
+    finetune_lr: float | None = checked(None, check=positive)  # None: task.lr
     checkpoint: str | None = None  # trained classifier (best.pt) used by evaluation and losses

@@ -7,7 +7,7 @@ from typing import Protocol
 from torch import Tensor
 from torchmetrics import MetricCollection
 
-from .augment import dhd_augmentation
+from .augment import Degrade, dhd_augmentation
 from .authentication import AuthenticationDistances, equal_error_rate, far_frr
 from .hashing import HashJudge, compute_hashes
 from .task import ClassifierJudge
@@ -21,5 +21,5 @@ class Judge(Protocol):
     def inputs(self, x: Tensor, x_hat: Tensor, labels: Tensor) -> dict[str, Tensor]: ...
 
 
-__all__ = ["AuthenticationDistances", "ClassifierJudge", "HashJudge", "Judge", "compute_hashes",
-           "dhd_augmentation", "equal_error_rate", "far_frr"]
+__all__ = ["AuthenticationDistances", "ClassifierJudge", "Degrade", "HashJudge", "Judge",
+           "compute_hashes", "dhd_augmentation", "equal_error_rate", "far_frr"]

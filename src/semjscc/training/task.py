@@ -3,13 +3,15 @@
 Training follows the ``task`` section: AdamW/Adam/SGD at ``lr`` with ``weight_decay``, a
 per-epoch learning-rate factor (``cosine`` to zero over the epochs, ``step``: StepLR's
 γ^⌊epoch/step_size⌋, or ``constant``), cross-entropy for one-hot labels and BCE-with-logits
-for multi-hot ones, random horizontal flips as the only augmentation, validation accuracy
+for multi-hot ones, random horizontal flips (and the ``task.degrade`` degradations of
+:class:`~semjscc.semantics.Degrade` when training on clean images), validation accuracy
 each epoch (best.pt = the most accurate epoch). The Earth-observation recipe is AdamW 1e-3,
 weight decay 5e-4, ``step`` (7, 0.1), 25 epochs, batch 64.
 
 Two protocols judge reconstructions Ŝ: *mismatched*, a classifier trained on clean images
 and frozen (:func:`evaluate_task` with ``reconstruct``), and *matched*, the same classifier
-fine-tuned for ``task.finetune_epochs`` on reconstructions of the training split
+fine-tuned for ``task.finetune_epochs`` (at ``task.finetune_lr``, default ``task.lr``) on
+reconstructions of the training split
 (:func:`train_task` with ``reconstruct``, starting from ``task.checkpoint``).
 """
 
@@ -39,6 +41,7 @@ from ..metrics import TopLabelAccuracy
 from ..models import Classifier, create_classifier
 from ..models.classifiers import classifier_from_state_dict
 from ..progress import progress
+from ..semantics import Degrade
 from .distributed import DistInfo, training_session
 from .run import Run, unwrap
 from .seed import seed_everything
@@ -60,9 +63,11 @@ def task_loss(logits: Tensor, labels: Tensor, multi_label: bool) -> Tensor:
     return F.cross_entropy(logits, labels.argmax(1))
 
 
-def task_optimizer(model: torch.nn.Module, cfg: TaskConfig) -> torch.optim.Optimizer:
-    """``cfg.optimizer`` over all parameters (SGD with momentum 0.9)."""
-    params, lr, wd = model.parameters(), cfg.lr, cfg.weight_decay
+def task_optimizer(model: torch.nn.Module, cfg: TaskConfig,
+                   lr: float | None = None) -> torch.optim.Optimizer:
+    """``cfg.optimizer`` over all parameters (SGD with momentum 0.9) at ``lr`` (default
+    ``cfg.lr``)."""
+    params, lr, wd = model.parameters(), lr or cfg.lr, cfg.weight_decay
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     if cfg.optimizer == "adam":
@@ -149,8 +154,10 @@ def run_task_epoch(net: torch.nn.Module, loader: Any, multi_label: bool, device:
                    dist: DistInfo, optimizer: torch.optim.Optimizer | None = None,
                    reconstruct: Reconstruct | None = None,
                    generator: torch.Generator | None = None, desc: str = "",
-                   fmt: torch.memory_format = torch.contiguous_format) -> dict[str, float]:
-    """One pass over ``loader``; trains (with random flips) when ``optimizer`` is given. With
+                   fmt: torch.memory_format = torch.contiguous_format,
+                   degrade: Degrade | None = None) -> dict[str, float]:
+    """One pass over ``loader``; trains (with random flips, then ``degrade``) when
+    ``optimizer`` is given. With
     ``reconstruct`` the classifier sees clamp(reconstruct(x, generator), 0, 1). Returns the
     image-weighted mean ``loss``, top-label ``accuracy`` and ``images``, synchronised over
     DDP processes through torchmetrics."""
@@ -163,6 +170,8 @@ def run_task_epoch(net: torch.nn.Module, loader: Any, multi_label: bool, device:
         labels = batch["label"].to(device, non_blocking=True)
         if training:
             x = random_hflip(x)
+            if degrade is not None:
+                x = degrade(x)
         if reconstruct is not None:
             with torch.no_grad():
                 x = reconstruct(x, generator).clamp(0.0, 1.0)
@@ -202,13 +211,14 @@ def train_task(cfg: Config, out_dir: str | Path, resume: bool = False,
         else:
             model = finetune_start(cfg, num_classes)
             epochs = t.finetune_epochs
+        degrade = Degrade(t.degrade) if t.degrade and reconstruct is None else None
         fmt = memory_format(cfg.train.channels_last)
         model = model.to(device, memory_format=fmt)
         net: torch.nn.Module = model
         if dist.enabled:
             net = DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None)
-        optimizer = task_optimizer(model, t)
+        optimizer = task_optimizer(model, t, None if reconstruct is None else t.finetune_lr)
         scheduler = task_schedule(optimizer, t, epochs)
         run.restore(model, optimizer, scheduler)
         follow_schedule(optimizer, scheduler)
@@ -220,7 +230,7 @@ def train_task(cfg: Config, out_dir: str | Path, resume: bool = False,
             lr = optimizer.param_groups[0]["lr"]
             start = time.perf_counter()
             tr = run_task_epoch(net, train_loader, multi, device, dist, optimizer, reconstruct,
-                                train_gen, f"task epoch {epoch}/{epochs} train", fmt)
+                                train_gen, f"task epoch {epoch}/{epochs} train", fmt, degrade)
             seconds = time.perf_counter() - start
             scheduler.step()
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)

@@ -11,10 +11,12 @@ Units (each skipped when finished, resumed when interrupted):
 4. separation baselines                        -> OUT/eval/separation/...
    and the digital chain (codec × MCS)         -> OUT/eval/digital/...
 
-then OUT/results.csv (:data:`~.plan.EO_COLUMNS`), OUT/confusion.json, the figures, the
-semantic-loss fits (OUT/fit/), the allocation example and OUT/report.md (OUT/splits.json
-too for EuroSAT). Our design where the paper is silent: the two protocols, SNR-adaptive
-models (optional), the separation baselines, the digital chain and their scoring.
+then OUT/results.csv (:data:`~.plan.EO_COLUMNS`), OUT/confusion.json, the figures, example
+reconstructions per channel (OUT/examples_<channel>.png), the semantic-loss fits (OUT/fit/),
+the allocation example (predicted and measured by transmission, OUT/allocation.json, .csv)
+and OUT/report.md (OUT/splits.json too for EuroSAT). Our design where the paper is silent:
+the two protocols, SNR-adaptive models (optional), the separation baselines, the digital
+chain and their scoring.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from ...files import write_text
 from ...registry import EXPERIMENTS
 from ..executor import Unit
 from ..runner import Experiment
-from .analysis import allocation_stage, fit_stage
+from .allocation import allocation_stage
+from .analysis import fit_stage
 from .evaluate import clean_result, evaluation_units, read_evaluation, training_units
+from .examples import draw_examples
 from .figures import draw_eo_figures
 from .plan import (
     EO_COLUMNS,
@@ -93,8 +97,9 @@ class EOExperiment(Experiment):
 
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
         figures = draw_eo_figures(rows, self.out, self.cfg.eo.protocols)
+        figures += draw_examples(self.plan, self.device)
         fit = fit_stage(self.cfg, rows, self.out / "fit")
-        allocation = allocation_stage(self.cfg, fit, self.out)
+        allocation = allocation_stage(self.plan, fit, self.device)
         report = write_report(self.plan, rows, self.clean, fit.document, allocation, figures,
                               self.device, seconds)
         return [self.out / "fit" / "fit.json", report]

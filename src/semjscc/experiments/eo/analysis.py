@@ -1,7 +1,6 @@
 """The analyses of the Earth-observation study after results.csv: the unified semantic-loss
 fits of the DJSCC rows (OUT/fit/, by :func:`~semjscc.evaluation.semloss_fit.fit_semloss`,
-the workflow of ``semjscc fit-semloss``) and the allocation example (OUT/allocation.json,
-.csv).
+the workflow of ``semjscc fit-semloss``); the allocation example is :mod:`.allocation`.
 
 Fits: every metric of ``eo.fit_metrics`` with every family of ``eo.fit_families`` (U1–U4,
 our designs), one group per channel setting. M_clean of ``<score>_<protocol>`` is the
@@ -11,16 +10,12 @@ fit-semloss defaults. A family with more free parameters than points is skipped 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from ...channels import channel_param_columns
 from ...config import Config
-from ...evaluation.semloss_fit import FitOptions, FitResult, fit_semloss, run_allocation
-from ...semloss import AllocationProblem, FitError
-
-log = logging.getLogger("semjscc.eo")
+from ...evaluation.semloss_fit import FitOptions, FitResult, fit_semloss
 
 FIT_STARTS = 20  # multi-starts per fit, as `semjscc fit-semloss`
 SNR_OFFSET_DB = 3.01  # the EO authors' nominal SNR is this much below ours (per complex symbol)
@@ -47,17 +42,3 @@ def fit_stage(cfg: Config, rows: list[dict[str, Any]], out: Path) -> FitResult:
         group_by=group_columns(djscc), clean_columns={m: c for m, c in clean.items() if c},
         seed=cfg.seed, starts=FIT_STARTS, too_few="skip")
     return fit_semloss(rows, options, out, {"method": "djscc"})
-
-
-def allocation_stage(cfg: Config, fit: FitResult, out: Path) -> dict[str, Any] | None:
-    """The max-min allocation of ``eo.users`` with the chosen family of the first fitted
-    metric of the first group, against equal power and equal R: OUT/allocation.json and
-    OUT/allocation.csv. None without users; ``{"skipped": reason}`` when it cannot run."""
-    if not cfg.eo.users:
-        return None
-    try:
-        problem = AllocationProblem.from_dict(cfg.eo.users, "eo.users")
-        return run_allocation(fit.model(), problem, "eo.users of reproduce.yaml", out)[1]
-    except FitError as exc:
-        log.warning("allocation example skipped: %s", exc)
-        return {"skipped": str(exc)}

@@ -18,6 +18,7 @@ from ...files import write_text
 from ...plots.semloss import ratio_label
 from ...semloss import NOTE, group_label
 from ...semloss.margin import RESAMPLES
+from ..floors import eo_floors, floors_section, warn_missed
 from ..report import (
     diff_cell,
     interval_note,
@@ -312,8 +313,48 @@ def _allocation(doc: dict[str, Any] | None) -> list[str]:
     lines += [markdown_table(["scheme", "user", "w", "gain dB", "R", "uses", "P", "SNR dB", "M",
                               "w·M"], table), ""]
     mins = {a["scheme"]: a["min_weighted_quality"] for a in doc["allocations"]}
-    return lines + [(f"Minimum weighted quality: max-min {mins['max-min']:.4f} vs equal power and "
-                     f"equal R {mins['equal']:.4f} (gain {doc['gain_over_equal']:+.4f})."), ""]
+    if "measured" not in doc:
+        return lines + [(f"Minimum weighted quality: max-min {mins['max-min']:.4f} vs equal "
+                         f"power and equal R {mins['equal']:.4f} (gain "
+                         f"{doc['gain_over_equal']:+.4f}), as the fitted model predicts it: "
+                         "nothing transmitted"
+                         + (f" ({doc['not_measured']})." if "not_measured" in doc else ".")), ""]
+    return lines + _measured_allocation(doc)
+
+
+def _measured_allocation(doc: dict[str, Any]) -> list[str]:
+    """Predicted vs measured accuracy per user and for the worst user, and the gain."""
+    measured = doc["measured"]
+    predicted = {(a["scheme"], u["name"]): u["quality"] for a in doc["allocations"]
+                 for u in a["users"]}
+    pct = round(100 * measured["level"])
+
+    def ci(m: dict[str, Any], sign: str = "") -> str:
+        return f"[{m['lo']:{sign}.3f}, {m['hi']:{sign}.3f}]"
+
+    schemes, gain = measured["schemes"], measured["gain"]
+    table = [[scheme, u["name"], f"`{u['served_by']}` ({u['train_snr_db']} dB)",
+              f"{predicted[scheme, u['name']]:.3f}", f"{u['accuracy']:.3f}", ci(u)]
+             for scheme, got in schemes.items() for u in got["users"]]
+    table += [[scheme, "worst (min w·acc)", "", f"{got['worst']['predicted']:.3f}",
+               f"{got['worst']['value']:.3f}", ci(got["worst"])]
+              for scheme, got in schemes.items()]
+    worst = {scheme: got["worst"] for scheme, got in schemes.items()}
+    first, second = list(worst)
+    return [(f"Measured by transmission: each user's {measured['n_images']} test images sent "
+             f"through the trained DJSCC at its allocated operating point over "
+             f"{measured['channel']} (user i draws its noise from seed "
+             f"{measured['seeds'][0]} + i, the same in both schemes) "
+             f"and judged by the clean classifier (`{measured['metric']}`, as in results.csv); "
+             f"{measured['mapping']}. {pct} % intervals: bootstrap over test images "
+             f"({measured['resamples']} resamples, for these noise draws; the gain paired)."), "",
+            markdown_table(["scheme", "user", "served by", "predicted", "measured",
+                            f"{pct} % interval"], table), "",
+            (f"**Worst user, measured: {first} {worst[first]['value']:.3f} "
+             f"{ci(worst[first])} vs {second} {worst[second]['value']:.3f} "
+             f"{ci(worst[second])}, gain {gain['value']:+.3f} {ci(gain, '+')}** "
+             f"(predicted by the fit: {worst[first]['predicted']:.3f} vs "
+             f"{worst[second]['predicted']:.3f}, gain {gain['predicted']:+.3f})."), ""]
 
 
 def _differences(cfg: Config) -> list[str]:
@@ -363,6 +404,9 @@ def write_report(plan: EOPlan, rows: list[dict[str, Any]], clean: dict[str, Any]
               "compression ratio × SNR, judged by reconstruction and by a task classifier, "
               "then one parametric quality model fitted to both views."), ""]
     lines += _setup(plan, rows, clean)
+    floors = eo_floors(rows, clean["accuracy"], cfg.eo.floor_matched_kept, channel_setting)
+    warn_missed(floors, cfg.name)
+    lines += floors_section(floors)
     lines += _results(rows, list(cfg.eo.protocols), clean)
     lines += _separation(rows)
     lines += _digital(rows)

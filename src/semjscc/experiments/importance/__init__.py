@@ -11,7 +11,8 @@ Units (each skipped when finished, resumed when interrupted):
 4. every DJSCC at every test SNR, the separation baselines and the digital chain at
    every (R, test SNR)                            -> OUT/eval/...
 
-then OUT/results.csv (:data:`~.plan.IMPORTANCE_COLUMNS`), the figures and OUT/report.md.
+then OUT/results.csv (:data:`~.plan.IMPORTANCE_COLUMNS`), the figures, example reconstructions
+per R (OUT/examples_cr<a>_<b>.png) and OUT/report.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ...registry import EXPERIMENTS
 from ..executor import Unit
 from ..runner import Experiment
 from .evaluate import evaluation_units, mark_served, training_units
+from .examples import draw_examples
 from .figures import draw_importance_figures
 from .plan import (
     IMPORTANCE_COLUMNS,
@@ -69,4 +71,5 @@ class ImportanceExperiment(Experiment):
 
     def render(self, rows: list[dict[str, Any]], seconds: float) -> list[Path]:
         figures = draw_importance_figures(rows, self.out)
+        figures += draw_examples(self.plan, rows, self.device)
         return [write_report(self.plan, rows, figures, self.device, seconds)]

@@ -21,6 +21,7 @@ from ...evaluation.bootstrap import Interval, bootstrap, compare, scores_of
 from ...files import write_text
 from ...losses import method_label
 from ...plots.semloss import ratio_label
+from ..floors import floors_section, gated, importance_floors, warn_missed
 from ..report import (
     diff_cell,
     interval_note,
@@ -352,7 +353,11 @@ def write_report(plan: ImportancePlan, rows: list[dict[str, Any]], figures: list
              ("The paper's formulas are unpublished; everything below is **our design**, "
               "consistent with its abstract:"), "", *[f"* {d}" for d in DESIGN], ""]
     lines += _setup(plan, rows)
-    lines += ["## Verdict", "", verdict(found, rows), ""]
+    floors = importance_floors(rows, cfg.importance.floor_clean_accuracy,
+                               cfg.importance.floor_mse_kept, BASELINE)
+    warn_missed(floors, cfg.name)
+    lines += [*floors_section(floors), "## Verdict", "", gated(verdict(found, rows), floors),
+              ""]
     lines += _differences(rows, found)
     lines += _accuracy_tables(rows)
     lines += _ablation(rows)

@@ -1,20 +1,20 @@
 """Example reconstructions of the core multi-hop experiment: the first test images after
 each method's shared-codec DF chain at r = 0 and the largest r, at a few SNRs, and after the
-digital chain (its lost images come back mid-gray) -> OUT/examples.png."""
+digital chain at its adaptive MCS (else the first evaluated MCS; lost images come back
+mid-gray, marked lost) -> OUT/examples.png. Every image is the one its evaluation scored
+(:mod:`semjscc.experiments.examples`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 from ...baselines.digital import DigitalSystem
 from ...channels import build_channel
-from ...data import build_dataset
 from ...evaluation.evaluate import df_system
 from ...models import create_model, load
-from ...plots import image_grid
+from ..examples import LOST_TITLE, Examples, Grid
 from .plan import DFRun, Plan
 
 N_IMAGES = 4
@@ -30,19 +30,6 @@ def example_snrs(snrs: list[float], chosen: list[float] | None = None) -> list[f
     return sorted({ordered[0], ordered[len(ordered) // 2], ordered[-1]})
 
 
-def example_images(plan: Plan, n: int = N_IMAGES) -> Tensor | None:
-    """The first ``n`` readable test images, (n, 3, H, W) in [0, 1] (None: none)."""
-    dataset = build_dataset(plan.cfg.data, plan.cfg.eval.split)
-    images = []
-    for i in range(len(dataset)):
-        item = dataset[i]
-        if item is not None:
-            images.append(item["image"])
-        if len(images) == n:
-            break
-    return torch.stack(images) if images else None
-
-
 def _run_for(plan: Plan, method: str, relays: int, snr: float) -> DFRun | None:
     for run in plan.df_runs:
         if (run.method == method and run.relays == relays and run.shared
@@ -51,23 +38,15 @@ def _run_for(plan: Plan, method: str, relays: int, snr: float) -> DFRun | None:
     return None
 
 
-@torch.no_grad()
 def draw_examples(plan: Plan, device: torch.device, snrs: list[float] | None = None,
                   n: int = N_IMAGES) -> Path | None:
     """Write OUT/examples.png (None when there are no test images or no DF models)."""
     cfg = plan.cfg
-    x = example_images(plan, n)
-    if x is None:
-        return None
+    examples = Examples(cfg, device, n)
     relays = sorted({0, max(cfg.sweep.relays)})
     snrs = example_snrs(cfg.sweep.snr_db, snrs)
     methods = list(dict.fromkeys(run.method for run in plan.df_runs if run.shared))
-    channel = build_channel(cfg.link.channel)
-    rows: list[tuple[str, Tensor]] = []
-
-    def seeded() -> torch.Generator:
-        return torch.Generator(device=device).manual_seed(cfg.seed)
-
+    grid = Grid()
     for method in methods:
         for r in relays:
             for snr in snrs:
@@ -75,18 +54,23 @@ def draw_examples(plan: Plan, device: torch.device, snrs: list[float] | None = N
                 if run is None or not run.checkpoint.is_file():
                     continue
                 model, run_cfg = load(run.checkpoint, device=device, kind="deepjscc")
-                system = df_system(model, build_channel(run_cfg.link.channel), [snr] * (r + 1))
-                rows.append((f"{method}, r = {r}, {snr:g} dB",
-                             system(x.to(device), seeded()).cpu()))
-    if not rows:
+                system = df_system(model, build_channel(run_cfg.link.channel), [snr] * (r + 1),
+                                   run_cfg.link.relay_clamp)
+                grid.put(f"{method}, r = {r}, {snr:g} dB", "", examples.output(system))
+    if not grid.cells:
         return None
     size = cfg.data.image_size
     k = create_model(cfg.model).num_symbols(size, size)
+    channel = build_channel(cfg.link.channel)
+    shown = ["adaptive"] if "adaptive" in cfg.digital.mcs else cfg.digital.mcs[:1]
     for codec in cfg.digital.codecs:
-        for snr in snrs:
-            chain = DigitalSystem(codec, "adaptive", snr, k, channel, hops=relays[-1] + 1,
-                                  link=cfg.digital.link)
-            outputs = chain.outputs(x, seeded())
-            rows += [(f"digital {codec}, r = {r}, {snr:g} dB", outputs[r].cpu()) for r in relays]
-    return image_grid(x, rows, plan.out / "examples.png",
-                      title="Example reconstructions (digital: lost images are gray)")
+        for mcs in shown:
+            for snr in snrs:
+                chain = DigitalSystem(codec, mcs, snr, k, channel, hops=relays[-1] + 1,
+                                      link=cfg.digital.link)
+                outputs = examples.outputs(chain.outputs)
+                for r in relays:
+                    grid.put(f"{chain.row_fields()['method']}, r = {r}, {snr:g} dB", "",
+                             outputs[r])
+    return grid.draw(examples, plan.out / "examples.png",
+                     title=f"Example reconstructions ({LOST_TITLE})")
