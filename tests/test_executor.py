@@ -175,7 +175,7 @@ def test_importance_evaluations_are_units_after_what_they_read(tmp_path):
 
     cfg = load_config("importance-tiny/reproduce", [
         "importance.methods=[{mse: 1.0}]", "importance.ratios=[1/12]",
-        "importance.train_snr_db=[5]", "importance.separation=[webp]"])
+        "importance.train_snr_db=[5]", "importance.separation=[webp]", "sweep.seeds=[]"])
     plan = make_plan(cfg, tmp_path)
     units, caches = evaluation_units(plan, torch.device("cpu"))
     assert [(u.key, u.needs) for u in units] == [

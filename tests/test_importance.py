@@ -369,7 +369,12 @@ def test_reproduce_writes_results_figures_and_report(tiny_run: Path) -> None:
         assert r["mcs"] == r["mcs_index"] == 9
         assert r["psnr"] > 0 and 0 <= r["accuracy_indep"] <= 1
     djscc = [r for r in rows if r["method"] in ("mse", "importance")]
-    assert len(djscc) == 4 and all(r["served"] for r in djscc)
+    # the preset trains every DJSCC with 3 seeds: 2 methods x 2 test SNRs x 3 seeds
+    assert len(djscc) == 12 and all(r["served"] for r in djscc)
+    assert sorted(r["train_seed"] for r in djscc) == [0] * 4 + [1] * 4 + [2] * 4
+    for r in djscc:
+        assert r["accuracy_indep_lo"] <= r["accuracy_indep"] <= r["accuracy_indep_hi"]
+        assert r["psnr_lo"] <= r["psnr"] <= r["psnr_hi"]
     for r in rows:
         assert 0 <= r["accuracy_task"] <= 1 and 0 <= r["accuracy_indep"] <= 1
         assert r["task_classifier"] != r["indep_classifier"]
@@ -379,15 +384,17 @@ def test_reproduce_writes_results_figures_and_report(tiny_run: Path) -> None:
     report = (tiny_run / "report.md").read_text()
     for text in ("our design", "Top-1 accuracy of the task network T",
                  "Top-1 accuracy of the independent classifier", "## Ablation", "57.7 %",
-                 "## Verdict"):
+                 "## Verdict", "## Floors", "pooled with the spread across 3 training seeds",
+                 "## Differences with their intervals"):
         assert text in report
 
 
 def test_reproduce_skips_finished_work(tiny_run: Path) -> None:
-    before = (tiny_run / "djscc" / "importance" / "cr1_12_snr5" / "last.pt").stat().st_mtime
+    last = tiny_run / "djscc" / "importance" / "cr1_12_snr5_seed2" / "last.pt"
+    before = last.stat().st_mtime
     sets = [a for o in MICRO for a in ("--set", o)]
     assert main(["reproduce", "--preset", "importance-tiny", "--out", str(tiny_run), *sets]) == 0
-    assert (tiny_run / "djscc" / "importance" / "cr1_12_snr5" / "last.pt").stat().st_mtime == before
+    assert last.stat().st_mtime == before
 
 
 def test_shards_then_assembling_run_equal_the_local_run(tiny_run: Path, tmp_path: Path,

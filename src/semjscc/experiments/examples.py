@@ -87,6 +87,11 @@ class Grid:
         return image_grid(originals, rows, path, columns=columns, cell=cell, title=title)
 
 
+
+def shown_seed(cfg: Config) -> int:
+    """The training seed whose models the grids show (the first of ``sweep.seeds``)."""
+    return cfg.training_seeds()[0][0]
+
 def snr_column(snr_db: float) -> str:
     """The column label of an SNR: ``"-5 dB"``."""
     return f"{snr_db:g} dB"

@@ -16,7 +16,7 @@ from ...channels import build_channel
 from ...evaluation.evaluate import df_system
 from ...models import load
 from ..djscc import djscc_for
-from ..examples import LOST_TITLE, Examples, Grid, put_baselines, snr_column
+from ..examples import LOST_TITLE, Examples, Grid, put_baselines, shown_seed, snr_column
 from .plan import EOPlan
 
 
@@ -29,7 +29,8 @@ def channel_grid(plan: EOPlan, spec: dict[str, Any], examples: Examples) -> Grid
         prefix = f"R = {ratio}: "
         for cond in plan.conditions:
             run = cond.run
-            if run.channel != channel.label or run.ratio != ratio or not run.checkpoint.is_file():
+            if (run.channel != channel.label or run.ratio != ratio
+                    or run.cfg.seed != shown_seed(cfg) or not run.checkpoint.is_file()):
                 continue
             model, run_cfg = load(run.checkpoint, device=examples.device, kind="deepjscc")
             system = df_system(model, build_channel(run_cfg.link.channel), [cond.snr_db])

@@ -17,7 +17,7 @@ from ...config import parse_ratio
 from ...evaluation.evaluate import df_system
 from ...models import load
 from ..djscc import djscc_for, ratio_slug
-from ..examples import LOST_TITLE, Examples, Grid, put_baselines, snr_column
+from ..examples import LOST_TITLE, Examples, Grid, put_baselines, shown_seed, snr_column
 from .plan import ImportancePlan
 
 
@@ -30,7 +30,8 @@ def ratio_grid(plan: ImportancePlan, rows: list[dict[str, Any]], ratio: str,
               if r.get("served") and parse_ratio(r["requested_cr"]) == parse_ratio(ratio)}
     grid = Grid()
     for run in plan.runs:
-        if run.ratio != ratio or not run.checkpoint.is_file():
+        if (run.ratio != ratio or run.cfg.seed != shown_seed(cfg)
+                or not run.checkpoint.is_file()):
             continue
         model, run_cfg = load(run.checkpoint, device=examples.device, kind="deepjscc")
         for snr in imp.test_snr_db:
