@@ -142,5 +142,5 @@ def test_importing_the_package_registers_every_experiment() -> None:
     folders = list((ROOT / "experiments").glob("*/__init__.py"))
     names, cli = out.rsplit(" ", 1)
     assert cli == "False"
-    assert names == str(sorted(["eo-semloss", "importance", "multihop-dhd"]))
+    assert names == str(sorted(["eo-semloss", "importance", "multihop-dhd", "ofdm"]))
     assert len(folders) == len(eval(names))

@@ -155,6 +155,9 @@ class _PSNRSuite:
     def compute(self) -> dict[str, float]:
         return {"psnr": float(torch.cat(self.values).mean())}
 
+    def per_image(self) -> dict[str, torch.Tensor]:
+        return {"psnr": torch.cat(self.values)}
+
 
 def test_evaluate_system_integration():
     codec = available_codecs()[0]
