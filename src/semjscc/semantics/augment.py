@@ -9,7 +9,7 @@ torchvision-style as in kornia >= 0.7), grayscale (0.2·A_w), Gaussian blur with
 generator, so ``seed_everything`` makes it reproducible and checkpoints capture it.
 
 Degradations (``task.degrade``, our choice of strengths): each named one applied to an image
-with probability ½, in this order: ``blur`` (Gaussian, σ ~ U[0.1, 1.5] px, 5×5 kernel),
+with probability ½, in this order: ``blur`` (Gaussian, σ ~ U[0.1, 2.5] px, 11×11 kernel),
 ``jpeg`` (differentiable JPEG, quality ~ U[20, 90]) and ``noise`` (additive Gaussian, σ =
 0.05); the result is clamped to [0, 1]. They make a classifier trained on clean images judge
 blurred or noisy reconstructions less harshly.
