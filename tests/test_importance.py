@@ -22,8 +22,8 @@ from semjscc.config import Config, ConfigError, TaskConfig, load_config, to_dict
 from semjscc.data import DataError, build_dataset
 from semjscc.data.cifar10 import URL
 from semjscc.evaluation.results import read_results
-from semjscc.experiments.importance.evaluate import mark_served
-from semjscc.experiments.importance.plan import IMPORTANCE_COLUMNS
+from semjscc.experiments.importance.evaluate import mark_served, training_units
+from semjscc.experiments.importance.plan import IMPORTANCE_COLUMNS, build_plan
 from semjscc.losses import FeatureImportanceTerm, PixelImportanceTerm, build_loss
 from semjscc.losses.importance import (
     channel_weights,
@@ -408,3 +408,26 @@ def test_shards_then_assembling_run_equal_the_local_run(tiny_run: Path, tmp_path
     text = {run: (run / "results.csv").read_text().replace(str(run), "OUT")
             for run in (out, tiny_run)}
     assert text[out] == text[tiny_run]
+
+
+def test_shared_base_starts_every_method_with_one_budget(tmp_path: Path) -> None:
+    cfg = load_config("importance-tiny/reproduce", [
+        "sweep.seeds=[0, 1]", "sweep.base_set=[train.epochs=7]",
+        "sweep.base_finetune_set=[train.epochs=2]"])
+    plan = build_plan(cfg, tmp_path)
+    assert len(plan.bases) == 2 * 2 * 1  # seeds x ratios x train SNRs
+    assert all(b.cfg.train.loss == {"mse": 1.0} and b.cfg.train.epochs == 7
+               and b.cfg.train.init_from is None for b in plan.bases)
+    assert len(plan.runs) == 2 * 4 * 2
+    for run in plan.runs:
+        base = next(b for b in plan.bases if (b.ratio, b.snr_db, b.cfg.seed)
+                    == (run.ratio, run.snr_db, run.cfg.seed))
+        assert run.cfg.train.init_from == str(base.checkpoint) and run.cfg.train.epochs == 2
+    units = training_units(plan)
+    keys = [u.key for u in units]
+    for unit in units:  # every start is trained before the models that start from it
+        assert all(keys.index(need) < keys.index(unit.key) for need in unit.needs)
+    assert sum(len(u.needs) == 2 for u in units) == len(plan.runs)
+    no_base = build_plan(load_config("importance-tiny/reproduce", ["sweep.base_set=[]"]),
+                         tmp_path)
+    assert not no_base.bases and all(r.cfg.train.init_from is None for r in no_base.runs)

@@ -33,8 +33,9 @@ class SweepConfig:
     # r > 0 models start from the same method's r = 0 model, with these --set overrides
     warm_start: bool = False
     warm_start_set: list[str] = field(default_factory=lambda: ["train.epochs=1"])
-    # non-empty: one model per SNR setting trained with MSE and these --set overrides (the
-    # shared base), which every method's r = 0 model then fine-tunes with ``base_finetune_set``
+    # non-empty: one model per SNR setting (importance: per R x train SNR) trained with MSE
+    # and these --set overrides (the shared base), which every method's r = 0 model then
+    # fine-tunes with ``base_finetune_set``
     base_set: list[str] = field(default_factory=list)
     base_finetune_set: list[str] = field(default_factory=lambda: ["train.epochs=1"])
     qf: list[str] = field(default_factory=lambda: list(PAPER_QF_SETTINGS))

@@ -95,11 +95,18 @@ def classifier_unit(key: str, label: str, cfg: Config, run_dir: Path) -> Unit:
 def djscc_units(runs: Sequence[TrainingRun], root: Path, stage: str,
                 needs: tuple[str, ...] = ()) -> list[Unit]:
     """One unit per run (key ``djscc/<its directory under root>``, label ``<stage> DJSCC i/n
-    (<run label>)``), each needing the units ``needs``."""
-    return [Unit(f"djscc/{run.dir.relative_to(root)}",
-                 f"{stage} DJSCC {i}/{len(runs)} ({run.label})",
+    (<run label>)``), each needing the units ``needs`` and, when it starts from another run
+    of ``runs`` (``train.init_from``), that run's unit (which must come earlier)."""
+    keys = {run.checkpoint: f"djscc/{run.dir.relative_to(root)}" for run in runs}
+
+    def parent(run: TrainingRun) -> tuple[str, ...]:
+        start = run.cfg.train.init_from
+        return (keys[Path(start)],) if start and Path(start) in keys else ()
+
+    return [Unit(keys[run.checkpoint], f"{stage} DJSCC {i}/{len(runs)} ({run.label})",
                  lambda state, run=run: train_jscc(run.cfg, run.dir, resume=state == "partial"),
-                 lambda run=run: run_state(run.dir, run.cfg.train.epochs), needs=needs)
+                 lambda run=run: run_state(run.dir, run.cfg.train.epochs),
+                 needs=(*needs, *parent(run)))
             for i, run in enumerate(runs, start=1)]
 
 

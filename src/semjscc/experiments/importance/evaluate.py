@@ -189,14 +189,15 @@ def mark_served(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def training_units(plan: ImportancePlan) -> list[Unit]:
-    """T, the independent classifier and every DJSCC of ``plan`` as executor units (the
-    DJSCCs need T: the importance losses use it)."""
+    """T, the independent classifier and every DJSCC of ``plan`` as executor units, the
+    shared bases first (the DJSCCs need T: the importance losses use it)."""
     cfg, indep = plan.cfg, independent_config(plan.cfg)
     return [classifier_unit("task", f"[1/4] task network T ({cfg.task.model}) on clean images",
                             cfg, plan.task_dir),
             classifier_unit("independent", f"[1/4] independent classifier ({indep.task.model})"
                             " on clean images", indep, plan.indep_dir),
-            *djscc_units(plan.runs, plan.out / "djscc", "[2/4]", needs=("task",))]
+            *djscc_units(plan.bases + plan.runs, plan.out / "djscc", "[2/4]",
+                        needs=("task",))]
 
 
 def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit], list[Path]]:

@@ -67,6 +67,7 @@ def independent_config(cfg: Config) -> Config:
 @dataclass
 class ImportancePlan(SingleHopPlan):
     runs: list[ImportanceRun] = field(default_factory=list)
+    bases: list[ImportanceRun] = field(default_factory=list)  # trained, never evaluated
 
     @property
     def indep_dir(self) -> Path:
@@ -85,23 +86,37 @@ class ImportancePlan(SingleHopPlan):
 def build_plan(cfg: Config, out: Path) -> ImportancePlan:
     """Every DJSCC run with its derived configuration: the Bourtsoulatze DJSCC at the run's
     ratio, one hop over ``importance.channel`` at the train SNR, the method's loss with T as
-    ``task.checkpoint``."""
-    imp = cfg.importance
+    ``task.checkpoint``. With ``sweep.base_set``, one MSE model per ratio × train SNR × seed
+    (the shared base, trained with those overrides) is the start of every method's model,
+    which then trains with ``sweep.base_finetune_set``: the same start and budget for all."""
+    imp, sweep = cfg.importance, cfg.sweep
     plan = ImportancePlan(cfg, out)
     task = plan.classifiers["task"]
+
+    def run(method: str, loss: dict[str, Any], ratio: str, snr: float, seed: int,
+            suffix: str, extra: list[str], init_from: Path | None) -> ImportanceRun:
+        start = {} if init_from is None else {"init_from": str(init_from)}
+        run_cfg = derive(cfg, seed=seed, model=djscc_model(ratio),
+                         link={"channel": imp.channel, "relays": 0, "snr_db": snr},
+                         train={"snr_db_range": None, "loss": loss, **start},
+                         task={"checkpoint": str(task)})
+        return ImportanceRun(method, loss, ratio, float(snr), with_overrides(run_cfg, extra),
+                             out / "djscc" / method_slug(method)
+                             / f"{ratio_slug(ratio)}_snr{snr:g}{suffix}")
+
     for seed, suffix in cfg.training_seeds():
+        bases = {(ratio, snr): run("base", {"mse": 1.0}, ratio, snr, seed, suffix,
+                                   sweep.base_set, None)
+                 for ratio in imp.ratios for snr in imp.train_snr_db} if sweep.base_set else {}
+        plan.bases += bases.values()
         for loss in imp.methods:
-            method = method_label(loss)
             for ratio in imp.ratios:
                 for snr in imp.train_snr_db:
-                    run_cfg = derive(cfg, seed=seed, model=djscc_model(ratio),
-                                     link={"channel": imp.channel, "relays": 0, "snr_db": snr},
-                                     train={"snr_db_range": None, "loss": loss},
-                                     task={"checkpoint": str(task)})
-                    plan.runs.append(ImportanceRun(
-                        method, loss, ratio, float(snr), run_cfg,
-                        out / "djscc" / method_slug(method)
-                        / f"{ratio_slug(ratio)}_snr{snr:g}{suffix}"))
+                    base = bases.get((ratio, snr))
+                    plan.runs.append(run(
+                        method_label(loss), loss, ratio, snr, seed, suffix,
+                        sweep.base_finetune_set if base else [],
+                        base.checkpoint if base else None))
     return plan
 
 
