@@ -66,7 +66,7 @@ def paper_books(tmp_path_factory):
                             "model": model.state_dict(), "epoch": 0, "best_metric": 0.0,
                             "metrics": {}}, root / "best.pt")
     settings = parse_settings("4:0.75,2:1,4:1.25,2:1.5,2:2")
-    fit_codebooks(ckpt, settings, root / "books", max_blocks=2000, seed=0, device="cpu")
+    fit_codebooks(ckpt, settings, root / "books", max_blocks=600, seed=0, device="cpu")
     return ckpt, root / "books"
 
 
