@@ -1,6 +1,7 @@
-"""Semantic-importance DJSCC (seed 002): importance weights on a toy network with a
-closed-form gradient, the loss terms and their variants, the config checks, the CIFAR-10
-loader on generated batch files, and ``reproduce --preset importance-tiny`` on micro
+"""Semantic-importance DJSCC (seed 002): importance weights on toy networks with
+closed-form gradients (a linear one, and a non-linear one whose gradient depends on the
+image), the loss terms and their variants, the config checks, the CIFAR-10 loader on
+generated batch files, and ``reproduce --preset importance-tiny`` on micro
 settings."""
 
 from __future__ import annotations
@@ -174,6 +175,53 @@ def test_gradients_reach_the_reconstruction_only() -> None:
     parts = [FeatureImportanceTerm(net, [name])(x, x_hat.detach(), labels)
              for name in ("layer3", "layer4")]
     torch.testing.assert_close(loss.detach(), 0.25 * parts[0] + 0.75 * parts[1])
+
+
+class SquareHead(LinearHead):
+    """The non-linear toy: y = HEAD · mean_{u,v} A² with A = x, so ∂y^c/∂A_{k,u,v} =
+    2·HEAD[c, k]·A_{k,u,v} / (U·V) depends on the image: weights taken at x̂ differ from
+    weights taken at x."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).pow(2).mean((2, 3)))
+
+
+def square_toy() -> Classifier:
+    return Classifier(SquareHead(), 2, normalize="none", feature_layers=("features",))
+
+
+def test_weights_are_taken_at_the_clean_image_on_a_non_linear_toy() -> None:
+    """Every importance term weights its errors with T's gradients at x, never at x̂: the
+    closed form at x is matched and the one at x̂ (which differs here by more than 30 %) is
+    not; the errors themselves are symmetric, so the loss changes when x and x̂ swap."""
+    g = torch.Generator().manual_seed(0)
+    x = 0.2 + 0.6 * torch.rand(2, 3, 4, 4, generator=g)
+    # channel 0 flips sign, channel 1 grows fourfold, channel 2 fades, the left half doubles
+    # and the right half halves: gradients at x̂ have other signs and magnitudes than at x
+    x_hat = (x * torch.tensor([-1.0, 4.0, 0.2]).view(1, 3, 1, 1)
+             * torch.tensor([2.0, 2.0, 0.5, 0.5]).view(1, 1, 1, 4))
+    labels = one_hot([0, 1])
+
+    def grads_at(image: torch.Tensor) -> torch.Tensor:  # 2·HEAD[c, k]·A / (U·V)
+        return 2 * HEAD[[0, 1]].view(2, 3, 1, 1) * image / 16
+
+    _, grads, input_grads = importance_gradients(square_toy(), x, ["features"], labels)
+    torch.testing.assert_close(grads["features"], grads_at(x))
+    torch.testing.assert_close(input_grads, grads_at(x))
+    error = (x_hat - x).pow(2)
+    terms = {
+        "channel": (FeatureImportanceTerm(square_toy(), ["features"], floor=0.1),
+                    lambda w: (channel_weights(w, "relu", 0.1) * error.mean((2, 3))).sum(1)),
+        "element": (FeatureImportanceTerm(square_toy(), ["features"], weighting="element"),
+                    lambda w: (element_weights(w, 0.1) * error).flatten(1).sum(1)),
+        "pixel": (PixelImportanceTerm(square_toy(), floor=0.1),
+                  lambda w: (pixel_weights(w, 0.1) * error).mean((1, 2, 3))),
+    }
+    for name, (term, closed_form) in terms.items():
+        at_x, at_x_hat = (closed_form(grads_at(image)).mean() for image in (x, x_hat))
+        assert abs(at_x - at_x_hat) > 0.3 * at_x, name
+        torch.testing.assert_close(term(x, x_hat, labels), at_x, rtol=1e-5, atol=0)
+        torch.testing.assert_close(term(x_hat, x, labels), at_x_hat, rtol=1e-5, atol=0)
 
 
 def test_term_arguments_are_checked() -> None:
