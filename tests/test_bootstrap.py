@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -210,10 +211,33 @@ def test_every_experiment_trains_each_model_once_per_seed(preset: str, module: s
     build_plan = importlib.import_module(f"semjscc.experiments.{module}.plan").build_plan
     one = build_plan(load_config(f"{preset}/reproduce", ["sweep.seeds=[]"]), tmp_path)
     two = build_plan(load_config(f"{preset}/reproduce", ["sweep.seeds=[0, 5]"]), tmp_path)
-    runs = (lambda p: p.df_runs + p.bases) if module == "multihop" else (lambda p: p.runs)
+    runs = {"multihop": lambda p: p.df_runs + p.bases,
+            "importance": lambda p: p.runs + p.bases}.get(module, lambda p: p.runs)
     assert len(runs(two)) == 2 * len(runs(one))
     assert {r.cfg.seed for r in runs(two)} == {0, 5}
     assert all(r.dir.name.endswith(f"_seed{r.cfg.seed}") and r.seed_suffix
                for r in runs(two))
     assert len({r.dir for r in runs(two)}) == len(runs(two))
     assert not any("_seed" in r.dir.name or r.seed_suffix for r in runs(one))
+
+
+def test_judges_table_counts_settings_by_their_intervals() -> None:
+    """A setting counts as above or below 0 only when its interval says so: a 0.01 lead
+    within the image noise is 'within noise', not a win."""
+    from semjscc.experiments.multihop.report import judges_section
+
+    gen = np.random.default_rng(0)
+    base = gen.uniform(0, 1, 200)
+
+    def row(method: str, snr: float, shift: float) -> dict:
+        scores = np.clip(base + shift + gen.normal(0, 0.2, 200), 0, 1)
+        return {"method": method, "relays": 0, "snr_db": snr, "protocol": "df",
+                "accuracy": float(scores.mean()), IMAGES: {"accuracy": scores}}
+
+    rows = [row("mse", s, 0.0) for s in (0.0, 10.0)]
+    rows += [row("mse+dhd", 0.0, 0.3), row("mse+dhd", 10.0, 0.01)]
+    text = judges_section(rows)
+    assert "above 0 in 1, below 0 in 0, within noise in 1 of 2 settings" in text
+    assert "higher at" not in text
+    plain = [{k: v for k, v in r.items() if k != IMAGES} for r in rows]
+    assert re.search(r"higher at [12] of 2 \(no intervals\)", judges_section(plain))

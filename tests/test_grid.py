@@ -137,7 +137,7 @@ EO = ["eo.channels=[{name: awgn}]", "eo.ratios=[1/6]", "eo.snr_db=[0, 10]",
 IMPORTANCE = ["task.width=4",
               "importance.independent=[task.model=convnet-tiny, task.width=4, seed=1]",
               "importance.methods=[{mse: 1.0}]", "importance.ratios=[1/6]",
-              "importance.test_snr_db=[0, 10]"]
+              "importance.test_snr_db=[0, 10]", "sweep.base_set=[train.epochs=1]"]
 
 
 def _reproduce(preset: str, out: Path, sets: list[str]) -> Path:
@@ -180,7 +180,8 @@ def test_reproduction_writes_and_links_its_example_grid(tmp_path, preset, sets, 
     assert all(torch.all(t == 0.5) for t in cells[f"{prefix}digital-webp-mcs9"].values())
     # the DJSCC cell is the evaluated checkpoint's output under the evaluation's seed (with
     # several training seeds, importance-tiny's default: the first seed's model)
-    model, run_cfg = load(sorted(out.glob("djscc/**/best.pt"))[0], kind="deepjscc")
+    model, run_cfg = load(sorted(out.glob(f"djscc/{djscc.split()[-1]}/*/best.pt"))[0],
+                          kind="deepjscc")
     system = df_system(model, build_channel(run_cfg.link.channel), [10.0])
     assert torch.equal(cells[djscc]["10 dB"], examples.output(system))
     assert not lost_images(cells[djscc]["10 dB"]).any()

@@ -393,6 +393,7 @@ MICRO = [
     "importance.ratios=[1/12]",
     "importance.test_snr_db=[0, 10]",
     "digital.mcs=[9]",  # fixed MCS only: no BLER-table set-up in every shard process
+    "sweep.base_set=[train.epochs=1]",
 ]
 
 

@@ -124,9 +124,21 @@ def _gain_summary(found: list[tuple[tuple[float, float], float, float]]) -> str:
             f"{_rel(best[2])} at {_where(best[0])}; higher at {helped}/{len(found)}")
 
 
+def _budget(plan: ImportancePlan) -> str:
+    """How every method's DJSCC was trained: from scratch, or from the shared MSE base."""
+    run = plan.runs[0].cfg.train
+    own = f"{run.epochs} epochs, batch {run.batch_size}, lr {run.lr:g} ({run.schedule})"
+    if not plan.bases:
+        return own
+    base = plan.bases[0].cfg.train
+    return (f"every method starts from one shared MSE model per R × train SNR (trained "
+            f"{base.epochs} epochs, lr {base.lr:g}, {base.schedule}) and trains {own} with "
+            "its own loss: the same start and budget for all")
+
+
 def _setup(plan: ImportancePlan, rows: list[dict[str, Any]]) -> list[str]:
     cfg = plan.cfg
-    imp, t, task = cfg.importance, cfg.train, cfg.task
+    imp, task = cfg.importance, cfg.task
     sizes = {s: len(build_dataset(cfg.data, s)) for s in ("train", "val", "test")}
     clean = {n: next((r[f"accuracy_{n}_clean"] for r in rows
                       if r.get(f"accuracy_{n}_clean") is not None), None)
@@ -148,9 +160,8 @@ def _setup(plan: ImportancePlan, rows: list[dict[str, Any]]) -> list[str]:
               f"{', '.join(f'`{s}`' for s in imp.independent)}, clean test accuracy "
               f"{_num(clean['indep'])}."),
              (f"* DJSCC: Bourtsoulatze et al. (2019), one model per method × R × train SNR; "
-              f"R {ratios}; {snrs} over `{inline_yaml(imp.channel)}`; {t.epochs} epochs, batch "
-              f"{t.batch_size}, lr {t.lr:g} ({t.schedule}). Each test SNR is served by the "
-              "model whose train SNR is nearest (ties: the lower)."),
+              f"R {ratios}; {snrs} over `{inline_yaml(imp.channel)}`; {_budget(plan)}. Each "
+              "test SNR is served by the model whose train SNR is nearest (ties: the lower)."),
              "* Methods (loss mappings; the label lists the terms):", ""]
     lines += [f"  * `{method_label(loss)}`: `{inline_yaml(loss)}`" for loss in imp.methods]
     codecs = _codecs(rows)
