@@ -20,7 +20,7 @@ import torch
 from conftest import sets
 from PIL import Image
 
-from semjscc.cli import main
+from semjscc.cli import explain, main
 from semjscc.cli.common import setup_logging
 from semjscc.config import ConfigError, load_config
 from semjscc.errors import InputError
@@ -74,6 +74,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for i in range(4):
             Image.fromarray(np.full((16, 16, 3), 40 * i, np.uint8)).save(
                 w["folder"] / name / f"{i}.png")
+    (root / "fifo_list.txt").write_text("pipe 0 1\npipe 1 0\n")  # images that are a FIFO
     w["latin1_yaml"] = root / "latin1.yaml"
     w["latin1_yaml"].write_bytes("name: caf\xe9\n".encode("latin-1"))
     w["latin1_list"] = root / "latin1.txt"
@@ -105,6 +106,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                         "dict_pt": {"weights": torch.zeros(2)}}.items():
         w[name] = root / f"{name}.pt"
         torch.save(value, w[name])
+    state = torch.load(w["ckpt"], weights_only=True)
+    state["config"]["train"]["epochz"] = 3  # an edited config
+    w["edited_pt"] = root / "edited.pt"
+    torch.save(state, w["edited_pt"])
     w["file"] = root / "afile"
     w["file"].write_text("x")
     return w
@@ -133,6 +138,10 @@ CASES: list[tuple[list[object], str]] = [
     (["train", "--config", "tiny/df", *S(*MICRO, "data.kind=list", "data.root={root}",
                                          "data.lists={train: pipe}"), "--out", "{new}"],
      "list file {root}/pipe is a FIFO"),
+    (["train", "--config", "tiny/df", *S(*MICRO, "data.kind=list", "data.root={root}",
+                                         "data.lists={train: fifo_list.txt, val: fifo_list.txt,"
+                                         " test: fifo_list.txt, db: fifo_list.txt}"),
+      "--out", "{new}"], "none of its 2 images can be read (first: {root}/pipe)"),
     (["train", "--config", "tiny/df", *S(*MICRO, "data.kind=folder", "data.root={file}"),
       "--out", "{new}"], "is not a directory"),
     (["train-dhd", "--config", "tiny/dhd", *S(*MICRO, "dhd.backbone=resnet18",
@@ -191,6 +200,8 @@ CASES: list[tuple[list[object], str]] = [
     (["eval-task", "--checkpoint", "{dict_pt}"], "holds a dict with keys weights"),
     (["transmit", "{folder}/a/0.png", "--checkpoint", "{tensor_pt}", "--snr-db", "0",
       "--relays", "0", "--out", "{new}"], "not a semjscc checkpoint"),
+    (["eval", "--checkpoint", "{edited_pt}", "--out", "{new}.csv"],
+     "stored config is not valid (unknown config key 'train.epochz'"),
     # ------------------------------------------------------------ class counts
     (["eval-task", "--checkpoint", "{task}", "--set", "data.kind=folder",
       "--set", "data.root={folder}"], "classifier of 10 classes, but the split 'test'"),
@@ -318,6 +329,25 @@ def test_no_warning_prefix_is_written_by_hand() -> None:
     doubled = [str(p) for p in src.rglob("*.py")
                if re.search(r"log\w*\.warning\(\s*f?[\"']warning", p.read_text())]
     assert not doubled
+
+
+@pytest.mark.parametrize("exc, expect", [
+    (OSError(errno.ENOSPC, "No space left on device", "/o/best.pt"),
+     "cannot write /o/best.pt: no space left on the device: free disk space and rerun "
+     "(finished work is kept)"),
+    (OSError(errno.EACCES, "Permission denied", "/o/r.csv"), "cannot access /o/r.csv: "
+     "permission denied"),
+    (OSError(errno.EISDIR, "Is a directory", "/o"), "cannot access /o: it is a directory"),
+    (OSError(errno.ENXIO, "No such device or address", "/o/p"), "cannot access /o/p: it is "
+     "a FIFO or device"),
+    (UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte"),
+     "is not UTF-8"),
+    (RecursionError("maximum recursion depth exceeded"), "nested too deeply"),
+    (OverflowError("int too large to convert to float"), "too large"),
+])
+def test_the_boundary_explains_each_error_in_one_line(exc: BaseException, expect: str) -> None:
+    line = explain(exc)
+    assert expect in line and "\n" not in line
 
 
 # ---------------------------------------------------------------- a full disk
