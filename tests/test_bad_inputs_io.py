@@ -287,16 +287,14 @@ def test_size_limit_and_syntax_errors() -> None:
 
 def test_extends_resolves_against_the_file_not_the_cwd(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "base").mkdir()
-    (tmp_path / "exp").mkdir()
-    (tmp_path / "elsewhere").mkdir()
+    for folder in ("base", "exp", "work/base", "work/run"):
+        (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "base" / "parent.yaml").write_text("extends: tiny/df\ntrain:\n  epochs: 7\n")
     (tmp_path / "exp" / "child.yaml").write_text(
         "extends: [../base/parent.yaml]\ntrain:\n  lr: 0.002\n")
     # a decoy at the same relative path from the current directory
-    (tmp_path / "elsewhere" / "base").mkdir()
-    (tmp_path / "elsewhere" / "base" / "parent.yaml").write_text("train:\n  epochs: 99\n")
-    monkeypatch.chdir(tmp_path / "elsewhere")
+    (tmp_path / "work" / "base" / "parent.yaml").write_text("train:\n  epochs: 99\n")
+    monkeypatch.chdir(tmp_path / "work" / "run")
     cfg = load_config(tmp_path / "exp" / "child.yaml")
     assert cfg.train.epochs == 7 and cfg.train.lr == 0.002
     assert cfg.data.image_size == load_config("tiny/df").data.image_size  # the preset
