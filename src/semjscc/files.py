@@ -64,7 +64,10 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        cause = exc if isinstance(exc, OSError) else sink.error if sink else None
+        # the write's own error (the file's name missing, or the temporary file's), not one
+        # about another file that the writer read
+        cause = sink.error if sink and sink.error else exc if isinstance(exc, OSError) and \
+            exc.filename in (None, tmp) else None
         if cause is not None and cause.errno is not None:
             raise OSError(cause.errno, cause.strerror or os.strerror(cause.errno),
                           str(path)) from exc
@@ -101,10 +104,9 @@ def check_input(path: str | Path, what: str = "file", hint: str = "") -> Path:
                          "the permissions of its folders") from None
     if stat.S_ISDIR(mode):
         raise InputError(f"{what} {path} is a directory{fix or '; give a file'}")
-    kind = next((name for test, name in _FILE_KINDS if test(mode)), None)
-    if kind or not stat.S_ISREG(mode):
-        raise InputError(f"{what} {path} is {kind or 'not a regular file'}, not a regular "
-                         f"file{fix or '; give a file'}")
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "of an unknown kind")
+        raise InputError(f"{what} {path} is {kind}, not a regular file{fix or '; give a file'}")
     if not os.access(path, os.R_OK):
         raise InputError(f"cannot read {what} {path} (no permission); fix its permissions")
     return path
@@ -119,10 +121,10 @@ def read_text(path: str | Path, what: str = "file", max_bytes: int | None = None
     if max_bytes is not None and size > max_bytes:
         raise InputError(f"{what} {path} is {size:,} bytes, over the limit of {max_bytes:,}; "
                          "is it the right file?")
-    return decode_utf8(path.read_bytes(), path, what)
+    return _decode_utf8(path.read_bytes(), path, what)
 
 
-def decode_utf8(data: bytes, path: str | Path, what: str = "file") -> str:
+def _decode_utf8(data: bytes, path: str | Path, what: str = "file") -> str:
     """``data`` read from ``path`` as UTF-8 text, or an InputError naming the file, the
     line and the first byte that is not UTF-8."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark some editors write

@@ -140,10 +140,9 @@ def _read_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of sections")
     merged: dict[str, Any] = {}
-    if tree.get("extends") is not None:
-        for parent in _extends(tree.pop("extends"), path):
-            merged = _deep_merge(merged, _read_tree(parent, seen + (real,)))
-    tree.pop("extends", None)
+    parents = tree.pop("extends", None)
+    for parent in [] if parents is None else _extends(parents, path):
+        merged = _deep_merge(merged, _read_tree(parent, seen + (real,)))
     return _deep_merge(merged, tree)
 
 
