@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..parsing import read_yaml
 from .fit import FitError
 from .model import SNR_STEP_DB, SemanticLossModel
@@ -130,7 +131,10 @@ class AllocationProblem:
         if not path.exists():
             raise FitError(f"users file {path} does not exist; see `semjscc allocate --help` "
                            "for its format")
-        data = read_yaml(path, "users file")
+        try:
+            data = read_yaml(path, "users file")
+        except InputError as exc:  # a FIFO, not UTF-8, not YAML, beyond a limit
+            raise FitError(str(exc)) from None
         return cls.from_dict(data, str(path))
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import describe
+from ..errors import InputError, describe
 from ..files import write_text
 from ..parsing import SyntaxInputError, read_json
 from .families import FAMILIES, NOTE
@@ -152,6 +152,8 @@ class SemanticLossModel:
             doc = read_json(path, "model file")
         except SyntaxInputError as exc:
             raise FitError(f"{exc}; give a fit.json or a saved model") from None
+        except InputError as exc:  # a FIFO, not UTF-8, beyond a limit
+            raise FitError(str(exc)) from None
         return cls.from_document(doc, str(path), group=group, metric=metric, family=family)
 
     @classmethod
