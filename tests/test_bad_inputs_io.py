@@ -331,13 +331,14 @@ def test_no_warning_prefix_is_written_by_hand() -> None:
 
 @pytest.mark.parametrize("exc, expect", [
     (OSError(errno.ENOSPC, "No space left on device", "/o/best.pt"),
-     "cannot write /o/best.pt: no space left on the device: free disk space and rerun "
+     "cannot write /o/best.pt: No space left on device; free disk space and rerun "
      "(finished work is kept)"),
     (OSError(errno.EACCES, "Permission denied", "/o/r.csv"), "cannot access /o/r.csv: "
-     "permission denied"),
-    (OSError(errno.EISDIR, "Is a directory", "/o"), "cannot access /o: it is a directory"),
-    (OSError(errno.ENXIO, "No such device or address", "/o/p"), "cannot access /o/p: it is "
-     "a FIFO or device"),
+     "Permission denied; fix the permissions"),
+    (OSError(errno.EISDIR, "Is a directory", "/o"), "cannot access /o: Is a directory; it is "
+     "a directory: give a file"),
+    (OSError(errno.ENXIO, "No such device or address", "/o/p"), "cannot access /o/p: No such "
+     "device or address; it is a FIFO or device"),
     (UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte"),
      "is not UTF-8"),
     (RecursionError("maximum recursion depth exceeded"), "nested too deeply"),
@@ -407,7 +408,8 @@ def test_full_disk_during_a_checkpoint_save_names_the_file(
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if "error:" in line]
     assert code == 2 and len(errors) == 1 and "Traceback" not in err, err
-    assert re.search(rf"cannot write {re.escape(str(out))}/\w+\.pt: no space left", errors[0])
+    assert re.search(rf"cannot write {re.escape(str(out))}/\w+\.pt: No space left on device",
+                     errors[0])
     assert "finished work is kept" in errors[0]
     assert (out / "config.yaml").is_file()
     assert not list(out.glob(".*.tmp")) and not list(out.glob("*.pt"))
@@ -425,5 +427,5 @@ def test_full_disk_at_fsync_names_the_output(tmp_path: Path, world: dict[str, Pa
     out = tmp_path / "metrics.csv"
     code = main(["eval-task", "--checkpoint", str(world["task"]), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and f"error: cannot write {out}: no space left" in err, err
+    assert code == 2 and f"error: cannot write {out}: No space left on device" in err, err
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))

@@ -34,22 +34,22 @@ from .common import setup_logging
 SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, task, authenticate, qf,
                semloss, bench]
 KEPT = "finished work is kept"
-# What an OS error means for the file it names, and the fix.
-OS_ERRORS = {
-    errno.ENOSPC: f"no space left on the device: free disk space and rerun ({KEPT})",
-    errno.EDQUOT: f"disk quota exceeded: free space or raise the quota and rerun ({KEPT})",
-    errno.EROFS: "the file system is read-only: choose a writable path",
-    errno.EACCES: "permission denied: fix the permissions or choose another path",
-    errno.EPERM: "operation not permitted: fix the permissions or choose another path",
+# The fix for an OS error about the file it names.
+OS_FIXES = {
+    errno.ENOSPC: f"free disk space and rerun ({KEPT})",
+    errno.EDQUOT: f"free space or raise the quota and rerun ({KEPT})",
+    errno.EROFS: "choose a writable path",
+    errno.EACCES: "fix the permissions or choose another path",
+    errno.EPERM: "fix the permissions or choose another path",
     errno.EISDIR: "it is a directory: give a file",
     errno.ENOTDIR: "part of the path is a file, not a directory: fix the path",
-    errno.ENOENT: "it does not exist: check the path",
-    errno.EEXIST: "it already exists: remove it or choose another path",
-    errno.ENAMETOOLONG: "the name is too long: choose a shorter path",
-    errno.ENXIO: "it is a FIFO or device with no reader or writer: give a regular file",
-    errno.ESPIPE: "it is a FIFO or device, not a regular file: give a regular file",
-    errno.EIO: f"input/output error: check the disk and rerun ({KEPT})",
-    errno.EMFILE: "too many open files: raise the limit (ulimit -n) or lower data.num_workers",
+    errno.ENOENT: "check the path",
+    errno.EEXIST: "remove it or choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.ENXIO: "it is a FIFO or device: give a regular file",
+    errno.ESPIPE: "it is a FIFO or device: give a regular file",
+    errno.EIO: f"check the disk and rerun ({KEPT})",
+    errno.EMFILE: "raise the limit (ulimit -n) or lower data.num_workers",
 }
 NUMBER = r"(\d*\.?\d+(e[-+]?\d+)?|inf|nan)"
 log = logging.getLogger("semjscc")
@@ -118,10 +118,9 @@ def explain(exc: BaseException) -> str:
     command line: the file it names (if any), what happened and the fix."""
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
-        what = OS_ERRORS.get(exc.errno or 0, f"{exc.strerror or first_line(exc)}: fix the path "
-                             f"or the device and rerun ({KEPT})")
+        fix = OS_FIXES.get(exc.errno or 0, f"fix the path or the device and rerun ({KEPT})")
         verb = "write" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "access"
-        return f"cannot {verb}{where}: {what}"
+        return f"cannot {verb}{where}: {exc.strerror or first_line(exc)}; {fix}"
     if isinstance(exc, UnicodeError):
         return (f"a text input is not UTF-8 ({first_line(exc)}); re-save it as UTF-8 "
                 "(inputs are read as UTF-8)")
