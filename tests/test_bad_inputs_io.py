@@ -193,6 +193,10 @@ CASES: list[tuple[list[object], str]] = [
      "train.lr is too large"),
     (["eval", "--checkpoint", "{ckpt}", "--set", f"eval.seed={HUGE}", "--out", "{new}.csv"],
      "eval.seed is too large"),
+    (["train", "--config", "tiny/df", *S(*MICRO, f"train.batch_size={HUGE}"), "--out",
+      "{new}"], "train.batch_size is not a finite number within"),
+    (["info", "--config", "tiny/df", "--set", f"train.loss={{mse: {HUGE}}}"],
+     "train.loss.mse is not a finite number within"),
     # ------------------------------------------------------------ checkpoints of other things
     (["eval", "--checkpoint", "{list_pt}", "--out", "{new}.csv"], "holds a list of 3 items"),
     (["eval", "--checkpoint", "{tensor_pt}", "--out", "{new}.csv"],

@@ -157,8 +157,11 @@ def derive(cfg: Config, **changes: Any) -> Config:
 
 
 def _non_finite(value: Any, key: str) -> str | None:
-    """The first dotted key under ``key`` holding a NaN or infinite number, or None."""
+    """The first dotted key under ``key`` holding a NaN or infinite number, or an integer
+    beyond ±MAX_INT (e.g. in a field of any type), or None."""
     if isinstance(value, float) and not math.isfinite(value):
+        return key
+    if isinstance(value, int) and abs(value) > MAX_INT:
         return key
     if isinstance(value, dict):
         return next(filter(None, (_non_finite(v, f"{key}.{k}") for k, v in value.items())), None)
@@ -174,8 +177,8 @@ def validate(cfg: Config) -> Config:
     names the key, its value and what it must be."""
     bad = _non_finite(asdict(cfg), "config")
     if bad:
-        raise ConfigError(f"{bad.removeprefix('config.')} is not a finite number; give a finite "
-                          "value")
+        raise ConfigError(f"{bad.removeprefix('config.')} is not a finite number within "
+                          "±(2**63 - 1); give a finite value")
     for section in dataclasses.fields(cfg):
         value = getattr(cfg, section.name)
         fields = [(f"{section.name}.{spec.name}", spec, value)
