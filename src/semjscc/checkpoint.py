@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .errors import CheckpointError
-from .files import UnreadableFile, atomic_write, load_tensors
+from .errors import CheckpointError, InputError
+from .files import UnreadableFile, atomic_write, check_input, load_tensors
 from .version import __version__
 
 # 2: CompressAI layer names and channel/loss sections in the config.
@@ -42,10 +42,24 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
+def held(value: Any) -> str:
+    """What a loaded file holds, in a few words: ``a list of 3 items``, ``a tensor of shape
+    (2, 3)``, ``a dict with keys a, b``."""
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        keys = ", ".join(str(k) for k in list(value)[:5]) + (", ..." if len(value) > 5 else "")
+        return f"a dict with keys {keys}" if value else "an empty dict"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
 def _problem(ckpt: Any) -> str | None:
     """What makes ``ckpt`` not a usable semjscc checkpoint, or None."""
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
-        return "it is not a semjscc checkpoint (no format_version)"
+        return (f"it is not a semjscc checkpoint: it holds {held(ckpt)}, not a dict with "
+                "format_version, kind, config and model")
     version = ckpt["format_version"]
     if isinstance(version, bool) or not isinstance(version, int):
         return f"its format_version {version!r} is not an integer"
@@ -69,19 +83,18 @@ def _problem(ckpt: Any) -> str | None:
 def load_checkpoint(path: str | Path, kind: str | None = None,
                     map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` and validate its structure and kind."""
-    path = Path(path)
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a directory; pass its best.pt or last.pt")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; pass the best.pt/last.pt "
-                              "of a run")
+    try:
+        path = check_input(path, "checkpoint", "pass the best.pt or last.pt of a run")
+    except InputError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         ckpt = load_tensors(path, map_location)
     except UnreadableFile as exc:
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read ({exc}); it is truncated, corrupt or not a "
-            "semjscc checkpoint: use the run's other checkpoint (best.pt/last.pt) or "
-            "retrain") from None
+        why = ("it is not a semjscc checkpoint, which holds only tensors and plain values: "
+               "pass the best.pt or last.pt of a run" if exc.refused else
+               "it is truncated, corrupt or not a torch file: use the run's other checkpoint "
+               "(best.pt/last.pt) or retrain")
+        raise CheckpointError(f"checkpoint {path} cannot be read ({exc}); {why}") from None
     problem = _problem(ckpt)
     if problem:
         raise CheckpointError(f"checkpoint {path} cannot be used: {problem}")

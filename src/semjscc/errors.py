@@ -14,6 +14,11 @@ class CheckpointError(SemjsccError, RuntimeError):
     """A checkpoint that cannot be used."""
 
 
+class InputError(SemjsccError, ValueError):
+    """An input file that is missing, of the wrong type, not UTF-8, or beyond a parser's
+    limits."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-blank line of ``exc``'s message, or its type name when it has none."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -33,9 +33,24 @@ from .common import setup_logging
 
 SUBCOMMANDS = [reproduce, info, train, evaluate, transmit, plot, dhd, task, authenticate, qf,
                semloss, bench]
-# OS errors a user fixes (disk full, read-only, permissions, wrong kind of path).
-USER_OS_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT,
-                  errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENOENT, errno.ENAMETOOLONG}
+KEPT = "finished work is kept"
+# The fix for an OS error about the file it names.
+OS_FIXES = {
+    errno.ENOSPC: f"free disk space and rerun ({KEPT})",
+    errno.EDQUOT: f"free space or raise the quota and rerun ({KEPT})",
+    errno.EROFS: "choose a writable path",
+    errno.EACCES: "fix the permissions or choose another path",
+    errno.EPERM: "fix the permissions or choose another path",
+    errno.EISDIR: "it is a directory: give a file",
+    errno.ENOTDIR: "part of the path is a file, not a directory: fix the path",
+    errno.ENOENT: "check the path",
+    errno.EEXIST: "remove it or choose another path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.ENXIO: "it is a FIFO or device: give a regular file",
+    errno.ESPIPE: "it is a FIFO or device: give a regular file",
+    errno.EIO: f"check the disk and rerun ({KEPT})",
+    errno.EMFILE: "raise the limit (ulimit -n) or lower data.num_workers",
+}
 NUMBER = r"(\d*\.?\d+(e[-+]?\d+)?|inf|nan)"
 log = logging.getLogger("semjscc")
 
@@ -85,13 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{name}: interrupted; finished work is kept on disk", file=sys.stderr)
         return 130
-    except OSError as exc:
-        if exc.errno not in USER_OS_ERRORS or args.verbose:
+    except (OSError, UnicodeError, RecursionError, OverflowError, MemoryError) as exc:
+        if args.verbose:
             raise
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"{name}: error: cannot access{where}: {exc.strerror or first_line(exc)}; free "
-              "disk space, fix the permissions or choose another path (finished work is kept)",
-              file=sys.stderr)
+        print(f"{name}: error: {explain(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # the net under every specific check: never a bare traceback
         if args.verbose:
@@ -99,3 +111,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: unexpected error ({describe(exc)}); rerun "
               "with --verbose for the traceback", file=sys.stderr)
         return 1
+
+
+def explain(exc: BaseException) -> str:
+    """One line for an OS, encoding, recursion, overflow or memory error that reached the
+    command line: the file it names (if any), what happened and the fix."""
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        fix = OS_FIXES.get(exc.errno or 0, f"fix the path or the device and rerun ({KEPT})")
+        verb = "write" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else "access"
+        return f"cannot {verb}{where}: {exc.strerror or first_line(exc)}; {fix}"
+    if isinstance(exc, UnicodeError):
+        return (f"a text input is not UTF-8 ({first_line(exc)}); re-save it as UTF-8 "
+                "(inputs are read as UTF-8)")
+    if isinstance(exc, RecursionError):
+        return "an input is nested too deeply to read; simplify it"
+    if isinstance(exc, OverflowError):
+        return f"a value is too large ({first_line(exc)}); give a smaller value"
+    return (f"out of memory ({first_line(exc)}); lower the batch size, image size or number "
+            "of images")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 
 import torch
-import yaml
 
 from ..channels import AWGN, build_channel
 from ..config import Config, TrainConfig, load_config
 from ..device import resolve_device
-from ..errors import ConfigError
+from ..errors import ConfigError, SemjsccError
 from ..evaluation.digital import (
     BENCH_BATCH,
     BENCH_CONFIG,
@@ -21,6 +20,7 @@ from ..evaluation.digital import (
     bench_images,
 )
 from ..evaluation.qf import parse_settings
+from ..parsing import parse_yaml
 from ..registry import PEERS
 from ..training.bench import (
     bench_channels,
@@ -117,7 +117,10 @@ def ofdm_spec(text: str) -> dict[str, object]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise argparse.ArgumentTypeError(f"{item!r}: expected KEY=VALUE, e.g. model=tdl-a")
-        options[key.strip()] = yaml.safe_load(value)
+        try:
+            options[key.strip()] = parse_yaml(value, f"--ofdm {key.strip()}")
+        except SemjsccError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return options
 
 

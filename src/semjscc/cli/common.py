@@ -23,6 +23,7 @@ from ..config import Config, load_config
 from ..errors import ConfigError, SemjsccError
 from ..evaluation.qf import parse_settings
 from ..experiments.executor import Shard
+from ..files import check_input
 from ..registry import EXECUTORS
 
 MAX_RELAYS = 16  # beyond the paper's 3 a warning; beyond this an error
@@ -250,14 +251,11 @@ def out_file(*suffixes: str) -> Callable[[str], str]:
 
 
 def in_file(text: str) -> str:
-    """An existing readable file."""
-    path = Path(text)
-    if not path.exists():
-        raise argparse.ArgumentTypeError(f"{path} does not exist")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file")
-    if not os.access(path, os.R_OK):
-        raise argparse.ArgumentTypeError(f"cannot read {path} (no permission)")
+    """An existing readable regular file (not a folder, FIFO or device)."""
+    try:
+        check_input(text)
+    except SemjsccError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -297,9 +295,23 @@ def address_spec(text: str) -> str:
     return text
 
 
+class ConsoleFormatter(logging.Formatter):
+    """The message alone; a warning is one line that begins ``warning:`` (the command goes
+    on)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno != logging.WARNING:
+            return text
+        return "warning: " + " ".join(line.strip() for line in text.splitlines())
+
+
 def setup_logging(verbose: bool = False) -> None:
-    """Console logging; under torchrun only rank 0 speaks (others log warnings only)."""
+    """Console logging on stderr; under torchrun only rank 0 speaks (others log warnings
+    only)."""
     level = logging.DEBUG if verbose else logging.INFO
     if int(os.environ.get("RANK", "0")) != 0:
         level = logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", force=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(ConsoleFormatter("%(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

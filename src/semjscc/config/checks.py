@@ -15,6 +15,8 @@ from ..errors import ConfigError
 
 Check = Callable[[Any], "str | None"]
 MAX_RELAYS = 16
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 0 .. 2**32 - 1
+MAX_IMAGE_SIZE = 8192  # pixels per side: beyond this one image alone fills a GPU
 
 
 def checked(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING,
@@ -48,6 +50,32 @@ def int_at_least(low: int) -> Check:
             return f"must be a whole number >= {low}"
         return None
     return check
+
+
+def int_between(low: int, high: int) -> Check:
+    """A whole number in ``low .. high``; None passes."""
+    def check(v: Any) -> str | None:
+        ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and low <= v <= high)
+        return None if ok else f"must be a whole number in {low}..{high}"
+    return check
+
+
+def image_size(low: int) -> Check:
+    """An image side in ``low .. MAX_IMAGE_SIZE`` pixels; None passes."""
+    check = int_between(low, MAX_IMAGE_SIZE)
+    return lambda v: check(v) and f"{check(v)} (pixels per side)"
+
+
+def seed(v: Any) -> str | None:
+    """A seed in 0 .. MAX_SEED (2**32 - 1); None passes."""
+    return int_between(0, MAX_SEED)(v) and f"must be a seed: a whole number in 0..{MAX_SEED}"
+
+
+def snr_values(v: Any) -> str | None:
+    """One SNR in dB, or a non-empty list of them (one per hop)."""
+    if _number(v) or (isinstance(v, list) and v and all(_number(x) for x in v)):
+        return None
+    return "must be an SNR in dB or a list of them, one per hop (e.g. 5 or [5, 10])"
 
 
 def in_range(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Check:
@@ -112,6 +140,7 @@ def relay_counts(v: Any) -> str | None:
 
 
 def seed_list(v: Any) -> str | None:
-    """Training seeds: distinct whole numbers >= 0."""
-    return int_at_least(0)(v) or (
-        "must not repeat a seed" if len(set(v)) != len(v) else None)
+    """Training seeds: distinct whole numbers in 0 .. MAX_SEED."""
+    if not isinstance(v, list) or any(seed(x) for x in v):
+        return f"must be a list of seeds: whole numbers in 0..{MAX_SEED}"
+    return "must not repeat a seed" if len(set(v)) != len(v) else None

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from .root import Config
 
 C = TypeVar("C")
+MAX_INT = 2**63 - 1  # what torch and numpy take as an integer
 
 # Keys of earlier versions: what replaced them.
 RENAMED = {
@@ -29,6 +30,11 @@ RENAMED = {
 
 def _is_dataclass_type(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _digits(value: int) -> int:
+    """About how many decimal digits ``value`` has (without printing it)."""
+    return int(abs(value).bit_length() * 0.30103) + 1
 
 
 def _check_type(value: Any, tp: Any, key: str) -> Any:
@@ -66,6 +72,9 @@ def _check_type(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} must be an integer, got {value!r}")
+        if abs(value) > MAX_INT:
+            raise ConfigError(f"{key} is too large ({_digits(value)} digits): an integer must "
+                              "lie within ±(2**63 - 1)")
         return value
     if tp is float:
         if isinstance(value, str):  # YAML 1.1 reads 3e-3 as a string
@@ -75,7 +84,11 @@ def _check_type(value: Any, tp: Any, key: str) -> Any:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{key} is too large ({_digits(value)} digits) for a number; "
+                              "give a finite value") from None
     if tp is str:
         if isinstance(value, (dict, list)) or value is None:
             raise ConfigError(f"{key} must be a string, got {value!r}")
@@ -144,8 +157,11 @@ def derive(cfg: Config, **changes: Any) -> Config:
 
 
 def _non_finite(value: Any, key: str) -> str | None:
-    """The first dotted key under ``key`` holding a NaN or infinite number, or None."""
+    """The first dotted key under ``key`` holding a NaN or infinite number, or an integer
+    beyond ±MAX_INT (e.g. in a field of any type), or None."""
     if isinstance(value, float) and not math.isfinite(value):
+        return key
+    if isinstance(value, int) and abs(value) > MAX_INT:
         return key
     if isinstance(value, dict):
         return next(filter(None, (_non_finite(v, f"{key}.{k}") for k, v in value.items())), None)
@@ -161,18 +177,18 @@ def validate(cfg: Config) -> Config:
     names the key, its value and what it must be."""
     bad = _non_finite(asdict(cfg), "config")
     if bad:
-        raise ConfigError(f"{bad.removeprefix('config.')} is not a finite number; give a finite "
-                          "value")
+        raise ConfigError(f"{bad.removeprefix('config.')} is not a finite number within "
+                          "±(2**63 - 1); give a finite value")
     for section in dataclasses.fields(cfg):
         value = getattr(cfg, section.name)
-        if not dataclasses.is_dataclass(value):
-            continue
-        for spec in dataclasses.fields(value):
+        fields = [(f"{section.name}.{spec.name}", spec, value)
+                  for spec in dataclasses.fields(value)] if dataclasses.is_dataclass(value) \
+            else [(section.name, section, cfg)]
+        for key, spec, owner in fields:
             check = spec.metadata.get("check")
-            problem = check(getattr(value, spec.name)) if check else None
+            problem = check(getattr(owner, spec.name)) if check else None
             if problem:
-                raise ConfigError(f"{section.name}.{spec.name}={getattr(value, spec.name)!r} "
-                                  f"{problem}")
+                raise ConfigError(f"{key}={getattr(owner, spec.name)!r} {problem}")
     return cfg
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checks import checked, in_range, int_at_least, one_of
+from .checks import checked, image_size, in_range, int_at_least, one_of, seed
 
 
 @dataclass
@@ -14,7 +14,7 @@ class DataConfig:
     EuroSAT)."""
 
     kind: str = "synthetic"
-    image_size: int = checked(32, check=int_at_least(8))
+    image_size: int = checked(32, check=image_size(8))
     root: str | None = None
     # list kind: split name -> list file (relative to ``root`` or absolute)
     lists: dict[str, str] = field(default_factory=dict)
@@ -28,4 +28,4 @@ class DataConfig:
         default_factory=lambda: {"train": 2000, "val": 200, "test": 200, "db": 1000}
     )
     num_workers: int = checked(0, check=int_at_least(0))
-    seed: int = 0
+    seed: int = checked(0, check=seed)

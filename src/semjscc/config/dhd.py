@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .checks import area_fractions, checked, in_range, int_at_least, positive
+from .checks import area_fractions, checked, image_size, in_range, int_at_least, positive
 
 
 @dataclass
@@ -17,7 +17,7 @@ class DHDConfig:
     pretrained: str = "imagenet"  # imagenet | none | path to a torchvision weights file
     num_bits: int = checked(64, check=int_at_least(1))
     # centre crop before the backbone; None = whole image
-    crop_size: int | None = checked(224, check=int_at_least(1))
+    crop_size: int | None = checked(224, check=image_size(1))
     tau: float = checked(0.2, check=positive)
     lambda_sdh: float = checked(0.1, check=in_range(0, math.inf))
     lambda_bceq: float = checked(0.1, check=in_range(0, math.inf))

@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from ..errors import ConfigError, describe
-from ..files import write_text
+from ..errors import ConfigError, InputError
+from ..files import check_input, write_text
+from ..parsing import SyntaxInputError, parse_yaml, read_yaml
 from .coerce import derive, from_dict, to_dict, validate
 from .root import Config
 
@@ -33,7 +34,8 @@ def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"train.epochs=3"`` -> ``("train.epochs", 3)``; the value is read as YAML."""
+    """``"train.epochs=3"`` -> ``("train.epochs", 3)``; the value is read as YAML (within the
+    limits of :mod:`semjscc.parsing`), or kept as text when it is not valid YAML."""
     if "=" not in text:
         raise ConfigError(f"--set expects key=value, got {text!r} (e.g. --set train.epochs=3)")
     key, raw = text.split("=", 1)
@@ -41,26 +43,61 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key:
         raise ConfigError(f"--set {text!r}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = parse_yaml(raw, f"--set {key}") if raw.strip() else ""
+    except SyntaxInputError:
         value = raw
     return key, value
 
 
-def resolve_config_path(spec: str | Path) -> Path:
-    """A file path, or a packaged preset name such as ``tiny/df`` (``configs/tiny/df.yaml``)."""
-    path = Path(spec)
-    if path.is_file():
-        return path
-    name = str(spec).removesuffix(".yaml")
-    name = name.removeprefix("configs/")
+def _preset(name: str) -> Path | None:
+    """The packaged preset ``name`` (e.g. ``tiny/df``, ``configs/tiny/df.yaml``), or None."""
+    name = name.removesuffix(".yaml").removeprefix("configs/")
     packaged = resources.files("semjscc") / "configs" / f"{name}.yaml"
-    if packaged.is_file():
-        return Path(str(packaged))
+    return Path(str(packaged)) if packaged.is_file() else None
+
+
+def _config_file(path: Path) -> Path:
+    """``path`` once it is a readable regular file, else a ConfigError saying what it is."""
+    try:
+        return check_input(path, "config")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def resolve_config_path(spec: str | Path) -> Path:
+    """A file path, or a packaged preset name such as ``tiny/df`` (``configs/tiny/df.yaml``).
+    A path that exists must be a readable regular file (not a folder, FIFO or device)."""
+    path = Path(spec).expanduser()
+    if path.exists():
+        return _config_file(path)
+    packaged = _preset(str(spec))
+    if packaged is not None:
+        return packaged
     raise ConfigError(
         f"config {str(spec)!r} not found: give a YAML path or a preset such as "
         f"{', '.join(list_presets())}"
     )
+
+
+def _extends(value: Any, path: Path) -> list[Path]:
+    """The files that ``extends: value`` in config ``path`` names: each a path relative to
+    ``path``'s folder (or absolute), else a preset name."""
+    specs = [value] if isinstance(value, str) else value
+    if not (isinstance(specs, list) and all(isinstance(s, str) and s.strip() for s in specs)):
+        raise ConfigError(f"{path}: extends must be a preset name or a path (relative to this "
+                          f"file), or a list of them; got {value!r}")
+    out = []
+    for spec in specs:
+        candidate = path.parent / Path(spec).expanduser()
+        if candidate.exists():
+            out.append(_config_file(candidate))
+            continue
+        packaged = _preset(spec)
+        if packaged is None:
+            raise ConfigError(f"{path}: extends {spec!r} is neither a file next to it "
+                              f"({candidate}) nor a preset such as {', '.join(list_presets())}")
+        out.append(packaged)
+    return out
 
 
 def list_presets() -> list[str]:
@@ -84,22 +121,28 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_config_tree(spec: str | Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The YAML mapping of ``spec`` with its ``extends:`` parents (a preset name or path, or a
-    list of them, merged in order) merged underneath it."""
-    path = resolve_config_path(spec)
-    if str(path) in _seen:
-        raise ConfigError(f"{path}: circular 'extends' ({' -> '.join(_seen)})")
+def read_config_tree(spec: str | Path) -> dict[str, Any]:
+    """The YAML mapping of ``spec`` with its ``extends:`` parents (a preset name or a path
+    relative to the file that holds it, or a list of them, merged in order) merged
+    underneath it."""
+    return _read_tree(resolve_config_path(spec), ())
+
+
+def _read_tree(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    real = path.resolve()
+    if real in seen:
+        chain = " -> ".join(str(p) for p in (*seen, real))
+        raise ConfigError(f"{path}: circular 'extends' ({chain}); remove one of them")
     try:
-        tree = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({describe(exc)})") from None
+        tree = read_yaml(path, "config") or {}
+    except InputError as exc:  # not UTF-8, not YAML, beyond a limit
+        raise ConfigError(str(exc)) from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of sections")
-    parents = tree.pop("extends", None) or []
     merged: dict[str, Any] = {}
-    for parent in [parents] if isinstance(parents, str) else parents:
-        merged = _deep_merge(merged, read_config_tree(parent, _seen + (str(path),)))
+    parents = tree.pop("extends", None)
+    for parent in [] if parents is None else _extends(parents, path):
+        merged = _deep_merge(merged, _read_tree(parent, seen + (real,)))
     return _deep_merge(merged, tree)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from .checks import checked, relay_counts
+from .checks import checked, relay_counts, snr_values
 
 
 @dataclass
@@ -16,7 +16,8 @@ class LinkConfig:
     ``{name: rician, k_factor: 100, equalization: zf}``)."""
 
     relays: int = checked(0, check=relay_counts)
-    snr_db: Any = -5.0  # one value for every hop, or a list with one value per hop
+    # one value for every hop, or a list with one value per hop
+    snr_db: Any = checked(-5.0, check=snr_values)
     relay_clamp: bool = True  # relays clamp their decoded image to [0, 1] before re-encoding
     channel: dict[str, Any] = field(default_factory=lambda: {"name": "awgn"})
     # one encoder-decoder pair for every hop (our reading of the paper), or r + 1 pairs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .checks import checked, seed
 from .data import DataConfig
 from .dhd import DHDConfig
 from .digital import DigitalConfig
@@ -26,7 +27,7 @@ class Config:
 
     name: str = "experiment"
     experiment: str = "multihop-dhd"
-    seed: int = 0
+    seed: int = checked(0, check=seed)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     link: LinkConfig = field(default_factory=LinkConfig)

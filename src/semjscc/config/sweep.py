@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import checked, int_at_least, range_pair, relay_counts, seed_list
+from .checks import checked, int_at_least, range_pair, relay_counts, seed, seed_list
 
 # The paper's five quantize-and-forward settings N_Q:b (1.5, 2, 2.5, 3, 4 bpp at 256x256).
 PAPER_QF_SETTINGS: tuple[str, ...] = ("4:0.75", "2:1", "4:1.25", "2:1.5", "2:2")
@@ -53,7 +53,8 @@ class JudgeConfig:
     """Independent semantic judges for a reproduction: networks never used in training, so
     that a gain measured by the DHD the loss was built on is also measured by others."""
 
-    dhd_seed: int | None = 1  # a second DHD like ``dhd`` but with this seed (None: skip)
+    # a second DHD like ``dhd`` but with this seed (None: skip)
+    dhd_seed: int | None = checked(1, check=seed)
     dhd_backbone: str | None = "resnet18"  # a third DHD with another backbone (None: skip)
     dhd_width: int | None = checked(None, check=int_at_least(2))  # for narrow backbones
     dhd_pretrained: str = "imagenet"  # its weights: imagenet | none | path

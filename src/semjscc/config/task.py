@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .checks import checked, in_range, int_at_least, positive, subset_of
+from .checks import checked, image_size, in_range, int_at_least, positive, subset_of
 
 DEGRADATIONS = ("blur", "jpeg", "noise")  # see semjscc.semantics.augment.Degrade
 
@@ -21,7 +21,7 @@ class TaskConfig:
     width: int | None = checked(None, check=int_at_least(1))
     pretrained: str = "none"  # none | imagenet | path to a weights file
     # resize inputs to this size first (224 for EfficientViT)
-    input_size: int | None = checked(None, check=int_at_least(8))
+    input_size: int | None = checked(None, check=image_size(8))
     normalize: str = "imagenet"  # imagenet | none: input normalisation inside the model
     epochs: int = checked(5, check=int_at_least(1))
     batch_size: int = checked(64, check=int_at_least(1))

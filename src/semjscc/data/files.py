@@ -25,6 +25,8 @@ def data_root(cfg: DataConfig) -> Path:
             f"data.root is not set; data.kind={cfg.kind} needs data.root=<folder with the images>"
         )
     root = Path(cfg.root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"data.root {root} is not a directory; set data.root to the image folder")
     if not root.is_dir():
         raise DataError(f"data.root {root} does not exist; set data.root to the image folder")
     return root

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from ..files import check_input
 from ..progress import progress
 
 # What Pillow raises for missing, truncated, corrupt or absurdly large files.
@@ -49,8 +50,10 @@ def load_image(path: str | Path, size: int | None = None,
 
     Returns a float32 tensor (3, H, W) in [0, 1]; raises one of ``BAD_IMAGE_ERRORS``
     (a ``ValueError`` naming the limit for images above ``max_pixels``). JPEGs are decoded
-    at a reduced DCT scale when much larger than ``size`` (faster).
+    at a reduced DCT scale when much larger than ``size`` (faster). A FIFO or device is
+    refused (an InputError, a ValueError) before it is opened: reading it would block.
     """
+    check_input(path, "image")
     with Image.open(path) as img:
         width, height = img.size
         if width * height > max_pixels:
@@ -68,6 +71,7 @@ def load_image(path: str | Path, size: int | None = None,
 def is_readable(path: str | Path) -> bool:
     """True when ``path`` exists and Pillow recognises its header (pixels are not decoded)."""
     try:
+        check_input(path, "image")
         with Image.open(path):  # parses the header only
             return True
     except BAD_IMAGE_ERRORS:

@@ -11,10 +11,29 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DataConfig
+from ..errors import InputError
+from ..files import check_input, read_text
 from ..registry import DATASETS
 from .errors import DataError
 from .files import LabelledFiles, data_root
 from .splits import SPLITS, canonical_split, find_split, stratified_split
+
+
+def _checked(path: Path) -> Path:
+    """``path`` once it is a readable regular file (not a folder, FIFO or device), else a
+    DataError naming it."""
+    try:
+        return check_input(path, "list file")
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+
+
+def _lines(path: Path) -> list[str]:
+    """The lines of list file ``path``, read as UTF-8 text, else a DataError naming it."""
+    try:
+        return read_text(path, "list file").splitlines()
+    except InputError as exc:
+        raise DataError(str(exc)) from None
 
 
 def read_list(path: Path, num_classes: int | None = None) -> tuple[list[str], np.ndarray]:
@@ -25,40 +44,38 @@ def read_list(path: Path, num_classes: int | None = None) -> tuple[list[str], np
     """
     paths: list[str] = []
     rows: list[list[bool]] = []
-    with open(path, encoding="utf-8") as lines:
-        for lineno, line in enumerate(lines, start=1):
-            tokens = line.split()
-            if not tokens:
-                continue
-            labels = tokens[1:]
-            if num_classes is None:
-                num_classes = len(labels)
-            if len(labels) != num_classes:
-                raise DataError(
-                    f"{path}:{lineno}: found {len(labels)} labels, expected {num_classes}; "
-                    f"write 'image_path' then {num_classes} 0/1 labels (or fix data.num_classes)"
-                )
-            if not set(labels) <= {"0", "1"}:
-                bad = next(t for t in labels if t not in ("0", "1"))
-                raise DataError(
-                    f"{path}:{lineno}: label {bad!r} is not 0 or 1; labels must be 0/1 multi-hot"
-                )
-            paths.append(tokens[0])
-            rows.append([t == "1" for t in labels])
+    for lineno, line in enumerate(_lines(path), start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        labels = tokens[1:]
+        if num_classes is None:
+            num_classes = len(labels)
+        if len(labels) != num_classes:
+            raise DataError(
+                f"{path}:{lineno}: found {len(labels)} labels, expected {num_classes}; "
+                f"write 'image_path' then {num_classes} 0/1 labels (or fix data.num_classes)"
+            )
+        if not set(labels) <= {"0", "1"}:
+            bad = next(t for t in labels if t not in ("0", "1"))
+            raise DataError(
+                f"{path}:{lineno}: label {bad!r} is not 0 or 1; labels must be 0/1 multi-hot"
+            )
+        paths.append(tokens[0])
+        rows.append([t == "1" for t in labels])
     return paths, np.array(rows, dtype=np.uint8).reshape(len(rows), num_classes or 0)
 
 
 def count_labels(path: Path) -> int:
     """Number of labels on the first non-blank line of a list file."""
-    with open(path, encoding="utf-8") as lines:
-        for lineno, line in enumerate(lines, start=1):
-            tokens = line.split()
-            if len(tokens) == 1:
-                raise DataError(
-                    f"{path}:{lineno}: no labels after the image path; append its 0/1 labels"
-                )
-            if tokens:
-                return len(tokens) - 1
+    for lineno, line in enumerate(_lines(path), start=1):
+        tokens = line.split()
+        if len(tokens) == 1:
+            raise DataError(
+                f"{path}:{lineno}: no labels after the image path; append its 0/1 labels"
+            )
+        if tokens:
+            return len(tokens) - 1
     raise DataError(f"list file {path} is empty; add 'image_path' + 0/1 label lines to it")
 
 
@@ -69,12 +86,12 @@ def list_file(cfg: DataConfig, split: str) -> Path | None:
         return None
     path = Path(name).expanduser()
     path = path if path.is_absolute() else data_root(cfg) / path
-    if not path.is_file():
+    if not path.exists():
         raise DataError(
             f"list file {path} not found; fix data.lists.{canonical_split(split)} "
             "(relative paths start at data.root)"
         )
-    return path
+    return _checked(path)
 
 
 def list_source(cfg: DataConfig, split: str) -> tuple[Path, bool]:

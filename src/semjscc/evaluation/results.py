@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SemjsccError
-from ..files import atomic_write
+from ..files import atomic_write, check_input
 
 IMAGES = "images"  # the row key of per-image scores
 
@@ -139,9 +139,10 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     per-image scores, see the module docstring); a file that is not a well-formed UTF-8 CSV
     is one :class:`ResultsError` line saying what is wrong."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ResultsError(f"results file {path} does not exist; write one with "
                            f"`semjscc eval ... --out {path}`")
+    check_input(path, "results file")
     try:
         text = path.read_text(encoding="utf-8")
         rows = list(csv.reader(io.StringIO(text, newline="")))

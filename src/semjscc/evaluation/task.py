@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 
 from ..data import build_dataset, make_loader
 from ..device import resolve_device
+from ..errors import CheckpointError
 from ..metrics import classification_metrics, confusion_matrix
 from ..models import load
 from ..semantics import ClassifierJudge
@@ -21,10 +22,22 @@ from .results import IMAGES
 
 Reconstruct = Callable[[Tensor, torch.Generator], Tensor]
 
+
 def multi_hot_labels(dataset: Dataset) -> bool:
     """Whether ``dataset``'s labels are multi-hot (BCE; top-label accuracy) rather than
     one-hot (cross-entropy; weighted precision/recall/F1 too)."""
     return bool(dataset.multi_label)
+
+
+def check_class_count(trained: int, data: int, path: str | Path, where: str) -> None:
+    """A CheckpointError naming both counts when the classifier in ``path`` was trained on
+    ``trained`` classes but the data (``where``) has ``data``."""
+    if trained != data:
+        raise CheckpointError(
+            f"checkpoint {path} is a classifier of {trained} classes, but the {where} has "
+            f"{data} classes; evaluate it on the data it was trained on (drop the --set "
+            "data.* overrides) or train a classifier on this data with train-task")
+
 
 def evaluate_task(path: str | Path, split: str = "test", overrides: list[str] | None = None,
                   device: str = "auto", reconstruct: Reconstruct | None = None,
@@ -41,6 +54,8 @@ def evaluate_task(path: str | Path, split: str = "test", overrides: list[str] | 
     dev = resolve_device(device)
     model, cfg = load(path, overrides, dev, kind="classifier")
     dataset = build_dataset(cfg.data, split)
+    check_class_count(model.num_classes, len(dataset.class_names), path,
+                      f"split {split!r} of data.kind={cfg.data.kind}")
     multi = multi_hot_labels(dataset)
     seed = cfg.eval.seed if seed is None else seed
     loader = make_loader(dataset, cfg.train.eval_batch_size, shuffle=False, seed=seed,

@@ -76,7 +76,7 @@ def gated(verdict: str, floors: list[Floor]) -> str:
 def warn_missed(floors: list[Floor], study: str) -> None:
     """One ``warning:`` log line per missed floor of ``study``."""
     for f in missed(floors):
-        log.warning("warning: %s: %s; its verdicts are marked not meaningful", study,
+        log.warning("%s: %s; its verdicts are marked not meaningful", study,
                     f.missed_text())
 
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint
 from ..config import Config, ModelConfig, load_config
-from ..errors import CheckpointError, describe
+from ..errors import CheckpointError, ConfigError, describe
 from ..registry import MODELS
 from .base import HopCodecs, JSCCModel
 from .classifiers import classifier_from_state_dict
@@ -19,6 +19,15 @@ from .dhd import dhd_from_state_dict
 def create_model(cfg: ModelConfig) -> JSCCModel:
     """A freshly initialised DeepJSCC pair named ``cfg.name`` (see ``MODELS.names()``)."""
     return MODELS.get(cfg.name).from_config(cfg)
+
+
+def _valid(tree: dict) -> bool:
+    """Whether a checkpoint's stored config loads as it is."""
+    try:
+        load_config(None, base=tree)
+    except ConfigError:
+        return False
+    return True
 
 
 def load(path: str | Path, overrides: list[str] | None = None,
@@ -31,7 +40,13 @@ def load(path: str | Path, overrides: list[str] | None = None,
     returned frozen.
     """
     ckpt = load_checkpoint(path, kind=kind)
-    cfg = load_config(None, overrides, base=ckpt["config"])
+    try:
+        cfg = load_config(None, overrides, base=ckpt["config"])
+    except ConfigError as exc:
+        if overrides and _valid(ckpt["config"]):
+            raise  # an override's fault
+        raise CheckpointError(f"checkpoint {path}: its stored config is not valid ({exc}); "
+                              "it was edited or written by another version: retrain") from None
     state = ckpt["model"]
     try:
         if ckpt["kind"] == "dhd":

@@ -20,7 +20,7 @@ import torchvision.models as tvm
 from torch import Tensor, nn
 
 from ..errors import SemjsccError, describe
-from ..files import UnreadableFile, load_tensors
+from ..files import UnreadableFile, check_input, load_tensors
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -88,11 +88,11 @@ def resolve_weights(arch: str, spec: str | os.PathLike[str] | None) -> Path | No
     if str(spec).lower() == "imagenet":
         return _imagenet_file(arch)
     path = Path(spec).expanduser()
-    if not path.is_file():
+    if not path.exists():
         raise WeightsError(
             f"weights file {path} for {arch!r} not found; fix: correct the path, "
             "use 'imagenet' for the ImageNet weights, or use pretrained: none")
-    return path
+    return check_input(path, f"weights file for {arch!r}")
 
 
 def read_state_dict(path: Path) -> Mapping[str, Tensor]:

@@ -16,7 +16,7 @@ extrapolates (U3/U4's exponentials explode at low SNR), so no user is driven bel
 Feasibility allows a relative excess of POWER_RTOL over P_total for rounding, which the
 final powers are scaled back from.
 
-users.yaml (read with yaml.safe_load)::
+users.yaml (safe YAML within the limits of semjscc.parsing)::
 
     total_power: 1.0          # P_total (linear, same unit as noise_power)
     noise_power: 1.0e-9       # N0
@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from ..errors import describe
+from ..errors import InputError
+from ..parsing import read_yaml
 from .fit import FitError
 from .model import SNR_STEP_DB, SemanticLossModel
 
@@ -128,13 +128,13 @@ class AllocationProblem:
     @classmethod
     def load(cls, path: str | Path) -> AllocationProblem:
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise FitError(f"users file {path} does not exist; see `semjscc allocate --help` "
                            "for its format")
         try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise FitError(f"{path}: not valid YAML ({describe(exc)})") from None
+            data = read_yaml(path, "users file")
+        except InputError as exc:  # a FIFO, not UTF-8, not YAML, beyond a limit
+            raise FitError(str(exc)) from None
         return cls.from_dict(data, str(path))
 
 

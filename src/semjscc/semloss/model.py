@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import describe
+from ..errors import InputError, describe
 from ..files import write_text
+from ..parsing import SyntaxInputError, read_json
 from .families import FAMILIES, NOTE
 from .fit import FitError, FittedFamily, MetricFit
 from .quality import Normalisation
@@ -144,14 +145,15 @@ class SemanticLossModel:
         or a mapping; ``metric`` and ``family`` by name (defaults: first group, its first
         metric, that metric's chosen family)."""
         path = Path(path)
-        try:
-            doc = json.loads(path.read_text())
-        except FileNotFoundError:
+        if not path.exists():
             raise FitError(f"model file {path} does not exist; write one with "
-                           "`semjscc fit-semloss ... --out DIR` (DIR/fit.json)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FitError(f"model file {path} is not JSON ({exc}); give a fit.json or a "
-                           "saved model") from None
+                           "`semjscc fit-semloss ... --out DIR` (DIR/fit.json)")
+        try:
+            doc = read_json(path, "model file")
+        except SyntaxInputError as exc:
+            raise FitError(f"{exc}; give a fit.json or a saved model") from None
+        except InputError as exc:  # a FIFO, not UTF-8, beyond a limit
+            raise FitError(str(exc)) from None
         return cls.from_document(doc, str(path), group=group, metric=metric, family=family)
 
     @classmethod
