@@ -12,6 +12,7 @@ import math
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -324,6 +325,18 @@ def test_warnings_are_one_line_that_says_warning(capsys: pytest.CaptureFixture[s
     logging.getLogger("semjscc.test").info("plain")
     err = capsys.readouterr().err.splitlines()
     assert err == ["warning: first line second line", "plain"]
+
+
+def test_python_warnings_are_one_warning_line(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("a library\n  complains", UserWarning)
+    finally:
+        warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: a library complains (UserWarning from test_bad_inputs_io.py)"]
 
 
 def test_no_warning_prefix_is_written_by_hand() -> None:

@@ -12,6 +12,9 @@ import warnings
 # An optional dependency of CompressAI (present with the test extra) warns on import.
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
                         category=FutureWarning)
+# CompressAI's video models (never used here) use a deprecated autocast decorator at import.
+warnings.filterwarnings("ignore", message=r"`torch.cuda.amp.autocast\(args...\)` is deprecated",
+                        category=FutureWarning)
 
 from .channels import AWGN, Nakagami, Rayleigh, Rician, build_channel  # noqa: E402
 from .channels.quantize import Codebook  # noqa: E402

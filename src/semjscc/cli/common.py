@@ -12,6 +12,7 @@ import argparse
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -315,3 +316,13 @@ def setup_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(ConsoleFormatter("%(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    warnings.showwarning = _warning_line
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: object = None, line: str | None = None) -> None:
+    """A Python warning (ours or a library's) as one ``warning:`` log line, not the
+    interpreter's two-line form with the source line."""
+    text = " ".join(str(message).split())
+    logging.getLogger("semjscc").warning("%s (%s from %s)", text, category.__name__,
+                                         Path(filename).name)
