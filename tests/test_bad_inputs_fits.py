@@ -136,9 +136,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     w["theirs"].mkdir()
     (w["theirs"] / "results.csv").write_text("method,psnr\ntheirs,31.5\n")
     (w["theirs"] / "report.md").write_text("# Someone else's report\n")
-    w["older"] = root / "older"
-    w["older"].mkdir()
-    (w["older"] / RECORD).write_text("extends: tiny/reproduce\n")
+    w["older"] = root / "older"  # a run of an older semjscc: its record, no marker
+    save_config(load_config("tiny/reproduce"), w["older"] / RECORD)
     w["own_yaml"] = root / "own_yaml"
     save_config(load_config("tiny/reproduce"), w["own_yaml"] / RECORD)
     w["empty_dir"] = root / "empty_dir"
@@ -155,7 +154,8 @@ CASES: list[tuple[list[str], str]] = [
      "column accuracy = -0.2 at CSV line 4 is outside 0..1 (a fraction"),
     ([*FIT, "{above}", "--out", "{new}"],
      "column accuracy = 1.2 at CSV line 5 is outside 0..1 (a fraction"),
-    ([*FIT, "{percent}", "--out", "{new}"], "= 130 at CSV line 8 is outside 0..100 (percent"),
+    ([*FIT, "{percent}", "--out", "{new}"],
+     "= 130 at CSV line 8 is outside 0..100 (read as percent"),
     (["fit-semloss", "{ssim_above}", "--metric", "ssim", "--out", "{new}"],
      "column ssim = 1.4 at CSV line 4 is outside -1..1"),
     (["fit-semloss", "{lpips_neg}", "--metric", "lpips", "--out", "{new}"],
@@ -204,14 +204,15 @@ CASES: list[tuple[list[str], str]] = [
     (["plot", "{dup}", "--x", "snr_db", "--y", "psnr", "--out", "{new}.png"],
      "column 'accuracy' appears 2 times"),
     (["reproduce", "--preset", "tiny", "--out", "{theirs}"],
-     "holds files reproduce did not write (report.md, results.csv): choose a new or empty"),
+     "holds files reproduce did not write (report.md, results.csv): choose a new or empty "
+     "--out, or pass --force"),
     (["reproduce", "--preset", "tiny", "--out", "{theirs}", "--resume"],
      "holds no run to resume"),
     (["reproduce", "--preset", "tiny", "--out", "{new}", "--resume"], "holds no run to resume"),
     (["reproduce", "--preset", "tiny", "--out", "{empty_dir}", "--resume"],
      "holds no run to resume"),
-    (["reproduce", "--preset", "tiny", "--out", "{older}"],
-     f"a {RECORD} without the {MARKER} marker"),
+    (["reproduce", "--preset", "tiny", "--out", "{older}", "--set", "train.lr=0.5"],
+     "holds a reproduction with other settings (train.lr)"),
     (["reproduce", "--preset", "tiny", "--out", "{theirs}", "--force", "--resume"],
      "not allowed with argument"),
     (["reproduce", "--preset", "{own_yaml}/reproduce.yaml", "--out", "{own_yaml}", "--force"],
@@ -367,8 +368,8 @@ def test_path_segment_makes_one_safe_name() -> None:
 
 
 def test_reproduce_folder_rules(tmp_path: Path) -> None:
-    """check_out: new, empty and marked folders pass; an older run needs --resume; a foreign
-    folder needs --force; --resume needs something to resume."""
+    """check_out: new, empty and marked folders pass, and so does an older run (a record
+    without the marker); a foreign folder needs --force; --resume needs a run."""
     fresh, empty, marked, older, foreign = (tmp_path / n for n in
                                             ("fresh", "empty", "marked", "older", "foreign"))
     for d in (empty, marked, older, foreign):
@@ -377,14 +378,13 @@ def test_reproduce_folder_rules(tmp_path: Path) -> None:
     (marked / "results.csv").write_text("x\n")
     (older / RECORD).write_text("name: x\n")
     (foreign / "notes.txt").write_text("mine\n")
-    for out in (fresh, empty, marked):
+    for out in (fresh, empty, marked, older):
         check_out(out)
     for out in (marked, older):
         check_out(out, resume=True)
     for out in (fresh, empty, marked, older, foreign):
         check_out(out, force=True)
-    for out, resume, message in ((older, False, "--resume to continue it"),
-                                 (foreign, False, "notes.txt"),
+    for out, resume, message in ((foreign, False, "notes.txt"),
                                  (foreign, True, "no run to resume"),
                                  (fresh, True, "no run to resume"),
                                  (empty, True, "no run to resume")):

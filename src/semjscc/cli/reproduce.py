@@ -37,8 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "then stop; an un-sharded run finishes what is left and writes the results")
     claim = p.add_mutually_exclusive_group()
     claim.add_argument("--resume", action="store_true",
-                       help="continue the run in --out (also one of an older semjscc: a "
-                       "reproduce.yaml without the marker); an error when there is none")
+                       help="continue the run in --out (re-running without it does the "
+                       "same); an error when --out holds no run")
     claim.add_argument("--force", action="store_true",
                        help="write into a non-empty --out that reproduce did not create; "
                        "its files of the same names are overwritten")

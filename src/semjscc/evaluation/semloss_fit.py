@@ -188,9 +188,9 @@ def _in_range(values: np.ndarray, lines: list[int], norm: Normalisation, source:
         return
     bad = np.flatnonzero((values < span[0]) | (values > span[1]))
     if bad.size:
-        what = {"fraction": "a fraction (values above 1.5 would be read as percent)",
-                "percent": "percent (read so because a value exceeds 1.5)"}.get(norm.kind,
-                                                                                 norm.rule)
+        what = {"fraction": "a fraction; a column with a value above 1.5 is read as percent",
+                "percent": "read as percent since a value exceeds 1.5"}.get(
+            norm.kind, "the metric's range")
         i = int(bad[0])
         raise ConfigError(f"{source}: column {norm.metric} = {values[i]:g} at CSV line "
                           f"{lines[i]} is outside {span[0]:g}..{span[1]:g} ({what}; "

@@ -16,10 +16,11 @@ and skips what is done; a sharded run stops after its units, and an un-sharded r
 the results.
 
 Output folders are protected: :func:`reproduce` writes only into a folder that is new or
-empty (it then leaves the marker file :data:`MARKER` there), that holds its marker (a re-run,
-with or without ``resume``, continues it), or that holds a ``reproduce.yaml`` without a
-marker (a run of an older semjscc) when ``resume`` is given. Any other non-empty folder is
-refused unless ``force`` is given; files of the same names in it are then overwritten.
+empty (it then leaves the marker file :data:`MARKER` there) or that holds one of its runs
+(the marker, or a ``reproduce.yaml`` an older semjscc wrote): a re-run, with or without
+``resume``, continues it. ``resume`` without such a run is an error. Any other non-empty
+folder is refused unless ``force`` is given; files of the same names in it are then
+overwritten.
 """
 
 from __future__ import annotations
@@ -123,22 +124,19 @@ def run_experiment(cfg: Config, out: Path, device: torch.device,
 
 def check_out(out: Path, force: bool = False, resume: bool = False) -> None:
     """ConfigError (one line) unless ``reproduce`` may write into ``out`` (see the module
-    docstring: new or empty, marked, an older run with ``resume``, anything with ``force``)."""
-    if (out / MARKER).is_file():
-        return
+    docstring): a run of its own, a new or empty folder (not with ``resume``), or anything
+    with ``force``."""
+    if (out / MARKER).is_file() or (out / RECORD).is_file():
+        return  # its own run (a record without the marker: written by an older semjscc)
     entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    older = (out / RECORD).is_file()
-    if force or (resume and older) or (not entries and not resume):
-        return
     if resume:
         raise ConfigError(f"--resume: {out} holds no run to resume (no {MARKER} or {RECORD}); "
                           "drop --resume to start one in a new or empty --out")
-    held = (f"a {RECORD} without the {MARKER} marker (an older semjscc's run?): pass "
-            "--resume to continue it" if older else
-            f"files reproduce did not write ({', '.join(entries[:4])}"
-            f"{' ...' if len(entries) > 4 else ''}): choose a new or empty --out")
-    raise ConfigError(f"{out} is not empty and holds {held}, or pass --force to write into it "
-                      "(files of the same names are overwritten)")
+    if entries and not force:
+        raise ConfigError(f"{out} is not empty and holds files reproduce did not write "
+                          f"({', '.join(entries[:4])}{' ...' if len(entries) > 4 else ''}): "
+                          "choose a new or empty --out, or pass --force to write into it "
+                          "(files of the same names are overwritten)")
 
 
 def reproduce(spec: str | Path, out: str | Path, overrides: list[str] | None = None,
