@@ -149,7 +149,7 @@ def test_a_budget_too_small_for_every_user_is_an_error():
 def test_allocation_never_leaves_the_fitted_snr_range():
     """A sum of exponentials fitted on [-15, 5] dB that explodes below it (as U3 can): the
     allocation keeps every user inside the fitted range instead of chasing the explosion."""
-    fit = FittedFamily("U3", {"a1": 0.3, "b1": 0.02, "c1": 0.1, "a2": 1e-4, "b2": -0.6,
+    fit = FittedFamily("U3", {"a1": 0.3, "b1": 0.02, "c1": 0.1, "a2": 1e-8, "b2": -0.6,
                               "c2": 0.0}, n_terms=2, snr_range=(-15.0, 5.0))
     model = SemanticLossModel(fit, "accuracy")
     assert model.predict(1 / 12, -60.0) > 1e6  # the extrapolation the solver must not use

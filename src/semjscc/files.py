@@ -9,13 +9,13 @@ import re
 import stat
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import torch
 
-from .errors import InputError, describe
+from .errors import ConfigError, InputError, describe
 
 # What a stat mode that is neither a regular file nor a directory is, for error messages.
 _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
@@ -168,3 +168,23 @@ def load_tensors(path: str | Path, map_location: str | torch.device = "cpu") -> 
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated zip, a text file, pickled code, ...
         raise UnreadableFile.of(exc) from exc
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one safe file-name segment: runs of characters other than letters, digits,
+    ``.``, ``_`` and ``-`` become ``-``, leading dots go (no ``..``, no hidden file) and at
+    most 100 characters stay (``-`` when nothing is left). Every name built from user input
+    (metric, family, group values) passes through it, so no file lands outside its folder."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).lstrip(".")[:100] or "-"
+
+
+def refuse_overwrite(outputs: Iterable[str | Path], inputs: Iterable[str | Path],
+                     option: str = "--out") -> None:
+    """ConfigError (one line) when a file about to be written, one of ``outputs``, is one of
+    the existing ``inputs`` (the same path once resolved, or the same file)."""
+    existing = [Path(p) for p in inputs if Path(p).is_file()]
+    for out in map(Path, outputs):
+        for source in existing:
+            if out.resolve() == source.resolve() or (out.is_file() and out.samefile(source)):
+                raise ConfigError(f"{option} would overwrite the input {source} (as {out}); "
+                                  f"choose another {option}")

@@ -7,6 +7,7 @@ import logging
 
 from ..errors import ConfigError
 from ..evaluation.results import read_results
+from ..files import refuse_overwrite
 from ..plots import figure_of, filter_rows, save_figure
 from .common import in_file, out_file
 
@@ -38,6 +39,7 @@ def _where(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_overwrite([args.out], [args.results])
     all_rows = read_results(args.results)
     if not all_rows:
         raise ConfigError(f"{args.results} has a header but no rows; nothing to plot")

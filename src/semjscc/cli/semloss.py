@@ -30,12 +30,14 @@ from ..evaluation.results import read_results
 from ..evaluation.semloss_fit import FitOptions, fit_semloss, ranking_table, run_allocation
 from ..experiments.eo.allocation import measured_allocation, open_run
 from ..experiments.runner import RECORD
+from ..files import refuse_overwrite
 from ..plots import filter_rows
 from ..plots.semloss import ratio_label
 from ..semloss import FAMILIES, Allocation, AllocationProblem, SemanticLossModel, group_label
+from ..semloss.allocate import check_allocatable
 from ..semloss.fit import MAX_TERMS
 from ..semloss.quality import PSNR_REF_DB
-from .common import device_spec
+from .common import device_spec, out_dir
 
 log = logging.getLogger("semjscc")
 
@@ -57,7 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--family", default="U1",
                    help=f"model families, comma-separated from {','.join(FAMILIES)} "
                    "(default U1)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, type=out_dir,
+                   help="output folder (never the input's: fit.csv or fit.json there would "
+                   "overwrite it)")
     p.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
                    help="keep only rows with COL=VALUE (repeatable)")
     p.add_argument("--group-by", default=None, metavar="COLS",
@@ -102,7 +106,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "DIR`): measure the allocation by transmission through its trained models")
     a.add_argument("--device", default="auto", type=device_spec,
                    help="where --run transmits (default auto)")
-    a.add_argument("--out", default=None, help="folder for allocation.json and allocation.csv")
+    a.add_argument("--out", default=None, type=out_dir,
+                   help="folder for allocation.json and allocation.csv")
     a.set_defaults(func=run_allocate)
 
 
@@ -242,6 +247,10 @@ def run_allocate(args: argparse.Namespace) -> int:
     else:
         raise ConfigError(f"{plan.out / RECORD} has no eo.users; pass --users users.yaml")
     out = Path(args.out) if args.out else None
+    check_allocatable(model, problem, str(model_path))
+    if out is not None:
+        refuse_overwrite([out / "allocation.json", out / "allocation.csv"],
+                         [model_path, *([args.users] if args.users else [])])
     if plan is None:
         allocations, doc = run_allocation(model, problem, source, out)
     else:

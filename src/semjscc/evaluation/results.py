@@ -154,6 +154,11 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     if not rows or not any(rows[0]):
         raise ResultsError(f"{path} is empty: it has no header row; pass a results CSV")
     header = rows[0]
+    twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+    if twice is not None:
+        where = [str(i + 1) for i, c in enumerate(header) if c == twice]
+        raise ResultsError(f"{path}: column {twice!r} appears {len(where)} times in the header "
+                           f"(columns {', '.join(where)}); rename or remove the duplicates")
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise ResultsError(f"{path}: row {number - 1} (line {number}) has {len(row)} "

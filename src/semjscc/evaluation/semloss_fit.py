@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
+import logging
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from ..files import write_text
+from ..files import path_segment, refuse_overwrite, write_text
 from ..plots import filter_rows, save_figure
 from ..plots.semloss import (
     curves_figure,
@@ -55,9 +55,12 @@ from ..semloss import (
     normalise,
     points_needed,
 )
-from ..semloss.fit import MAX_TERMS, SCHEMES
+from ..semloss.checks import at_bounds, cr_grid, fall, snr_grid, too_few_distinct
+from ..semloss.fit import MAX_TERMS, SCHEMES, FitError
 from ..semloss.margin import RESAMPLES
-from ..semloss.quality import PSNR_REF_DB, Normalisation
+from ..semloss.quality import PSNR_REF_DB, Normalisation, raw_range
+
+log = logging.getLogger("semjscc.semloss")
 
 TOO_FEW = ("error", "skip")
 CV_COLUMNS = {"leave_one_snr_out": "cv_snr_predicted", "leave_one_cr_out": "cv_cr_predicted"}
@@ -146,15 +149,15 @@ def _number(cell: Any, fractions: bool) -> float | None:
         return None
 
 
-def _numbers(pairs: list[tuple[int, dict[str, Any]]], column: str,
+def _numbers(pairs: list[tuple[int, dict[str, Any]]], column: str, source: str,
              fractions: bool = False) -> np.ndarray:
     """Column values as floats (``a/b`` strings too when ``fractions``); empty or text cells
-    are errors naming the CSV lines."""
+    are errors naming ``source`` and the CSV lines."""
     values = [_number(r.get(column), fractions) for _, r in pairs]
     bad = [line for (line, _), v in zip(pairs, values) if v is None]
     if bad:
-        raise ConfigError(f"column {column} has empty or non-numeric cells at CSV lines "
-                          f"{_lines(bad)}; fill them in or remove those rows")
+        raise ConfigError(f"{source}: column {column} has empty or non-numeric cells at CSV "
+                          f"lines {_lines(bad)}; fill them in or remove those rows")
     return np.array(values, float)
 
 
@@ -177,11 +180,29 @@ def _families(options: FitOptions, metric: str, label: str, n: int, single: bool
     return kept
 
 
+def _in_range(values: np.ndarray, lines: list[int], norm: Normalisation, source: str) -> None:
+    """ConfigError naming ``source``, the column, the first CSV line and its value when a raw
+    value lies outside what the metric can take (:func:`raw_range`)."""
+    span = raw_range(norm)
+    if span is None:
+        return
+    bad = np.flatnonzero((values < span[0]) | (values > span[1]))
+    if bad.size:
+        what = {"fraction": "a fraction; a column with a value above 1.5 is read as percent",
+                "percent": "read as percent since a value exceeds 1.5"}.get(
+            norm.kind, "the metric's range")
+        i = int(bad[0])
+        raise ConfigError(f"{source}: column {norm.metric} = {values[i]:g} at CSV line "
+                          f"{lines[i]} is outside {span[0]:g}..{span[1]:g} ({what}; "
+                          f"{bad.size} such rows); fix the values or drop those rows")
+
+
 def _metric_points(options: FitOptions, group: dict[str, Any],
                    members: list[tuple[int, dict[str, Any]]], metric: str,
-                   notes: list[str]) -> Points | None:
+                   notes: list[str], source: str) -> Points | None:
     """The checked points of one metric in one group (``members``: CSV line, row); rows with
-    an empty metric cell are dropped with a note; None when none is left."""
+    an empty metric cell are dropped with a note; None when none is left. Errors name
+    ``source``."""
     kept = [(line, r) for line, r in members if r.get(metric) is not None]
     dropped = [line for line, r in members if r.get(metric) is None]
     if not kept:
@@ -190,15 +211,20 @@ def _metric_points(options: FitOptions, group: dict[str, Any],
     if dropped:
         notes.append(f"{metric}: dropped {len(dropped)} rows with an empty cell (CSV lines "
                      f"{_lines(dropped)})")
-    cr, snr, values = check_points(_numbers(kept, options.cr_column, fractions=True),
-                                   _numbers(kept, "snr_db"), _numbers(kept, metric),
-                                   [line for line, _ in kept], "CSV lines",
-                                   (options.cr_column, "snr_db", metric))
+    lines = [line for line, _ in kept]
+    try:
+        cr, snr, values = check_points(_numbers(kept, options.cr_column, source, True),
+                                       _numbers(kept, "snr_db", source),
+                                       _numbers(kept, metric, source), lines, "CSV lines",
+                                       (options.cr_column, "snr_db", metric))
+    except FitError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     column = options.clean_columns.get(metric, f"{metric}_clean")
     clean = [r.get(column) for _, r in kept]
     quality, norm = normalise(metric, values, psnr_ref_db=options.psnr_ref_db,
                               m_clean=options.m_clean.get(metric),
                               clean_values=[c for c in clean if _number(c, False) is not None])
+    _in_range(values, lines, norm, source)
     if np.unique(np.round(cr, 9)).size == 1:
         notes.append(f"{metric}: a single R = {cr[0]:.6g}; fitted against SNR alone, "
                      "leave-one-R-out skipped (cv_cr_predicted empty)")
@@ -230,7 +256,7 @@ def fit_points(rows: list[dict[str, Any]], options: FitOptions, where: dict[str,
         group = GroupFit({c: members[0][1].get(c) for c in options.group_by}, {}, [])
         groups[group_label(group.group)] = group
         for metric in options.metrics:
-            p = _metric_points(options, group.group, members, metric, group.notes)
+            p = _metric_points(options, group.group, members, metric, group.notes, source)
             if p is not None:
                 points.append(p)
     return points, groups
@@ -243,6 +269,9 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
     anything is fitted or written."""
     where = dict(where or {})
     points, groups = fit_points(rows, options, where, source)
+    out = Path(out)
+    refuse_overwrite([out / name for name in output_names(points, list(groups.values()),
+                                                          options.families)], [source])
     fitted = []
     for p in points:
         group = groups[group_label(p.group)]
@@ -257,6 +286,10 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
                             max_terms=options.max_terms)
             group.metrics[p.metric] = (p.norm, mf)
             group.notes.extend(fold_notes(p.metric, mf))
+            group.warnings.extend(fit_warnings(p, mf))
+    for group in groups.values():
+        for line in group.warnings:
+            log.warning("%s: %s", source, line)
     document = fit_document(list(groups.values()), {
         "results": source, "where": where, **asdict(options),
         "scale": "fit.csv and the diagnostics use the normalised quality M",
@@ -266,8 +299,28 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
     document["overall"] = overall_ranking(
         [(p.quality, groups[group_label(p.group)].metrics[p.metric][1]) for p, _, f in fitted
          if f], options.seed)
-    written = write_fit(Path(out), document, points, list(groups.values()))
+    written = write_fit(out, document, points, list(groups.values()))
     return FitResult(document, list(groups.values()), points, written)
+
+
+def fit_warnings(p: Points, mf: MetricFit) -> list[str]:
+    """Warnings on the chosen family of one group × metric, each saying what it means for
+    the result: too few distinct SNRs or Rs to identify it, parameters pinned at a bound
+    of the family, and M falling as SNR or R rises over the fitted ranges."""
+    fit = mf.assessments[mf.chosen].fit
+    head = f"{p.metric} ({group_label(p.group)}): {fit.family}"
+    n_snr, n_cr = (int(np.unique(np.round(x, 9)).size) for x in (p.snr, p.cr))
+    out = [f"{head}: {w}" for w in too_few_distinct(fit.family, fit.n_terms, n_snr, n_cr)]
+    pinned = at_bounds(fit)
+    if pinned:
+        out.append(f"{head}: {'; '.join(pinned)}: the data ask for values the family does "
+                   "not allow, so the fitted curve is biased (check the normalisation, e.g. "
+                   "--psnr-ref or --m-clean, or try another --family)")
+    where = fall(fit.predict, cr_grid(*fit.cr_range), snr_grid(*fit.snr_range))
+    if where:
+        out.append(f"{head} {where}: quality should not drop as SNR or R rises, so its "
+                   "predictions are not trustworthy there, and allocate refuses this fit")
+    return out
 
 
 def fold_notes(metric: str, mf: MetricFit) -> list[str]:
@@ -312,9 +365,28 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
 
 
 def _file(kind: str, group: dict[str, Any], metric: str = "") -> str:
-    """``curves_channel-awgn_psnr.png``: kind, group (``col-value``) and metric."""
-    stem = "_".join(re.sub(r"[^A-Za-z0-9.]+", "-", f"{k}-{v}") for k, v in group.items())
-    return "_".join(p for p in (kind, stem, metric) if p) + ".png"
+    """``curves_channel-awgn_psnr.png``: kind, group (``col-value``) and metric, each made a
+    safe name (:func:`~semjscc.files.path_segment`)."""
+    parts = [kind, *(path_segment(f"{k}-{v}") for k, v in group.items())]
+    return "_".join(parts + ([path_segment(metric)] if metric else [])) + ".png"
+
+
+def output_names(points: list[Points], groups: list[GroupFit], families: list[str]
+                 ) -> list[str]:
+    """Every file :func:`write_fit` may write, by name; ConfigError when two metrics or
+    groups would share a file name once made safe."""
+    names = ["fit.json", "fit.csv"]
+    for p in points:
+        names += [_file(kind, p.group, p.metric) for kind in ("curves", "residuals", "loss")]
+    if "U3" in families:
+        names += [_file("u3_terms", g.group) for g in groups]
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ConfigError(f"two metrics or groups would both write {name} (names are made "
+                              "file-safe: other characters become '-'); rename the columns")
+        seen.add(name)
+    return names
 
 
 def write_fit(out: Path, document: dict[str, Any], points: list[Points],

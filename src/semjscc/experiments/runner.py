@@ -5,13 +5,22 @@ work, its plan, its units of work (trainings, evaluations, each resumable), how 
 assembled and what it renders. :func:`run_experiment` does the rest, the same way for
 every registered experiment::
 
-    check  ->  OUT/reproduce.yaml  ->  plan  ->  units on the executor (local, Ray, --shard)
+    check  ->  plan  ->  OUT/.semjscc-run, OUT/reproduce.yaml  ->  units on the executor
+           (local, Ray, --shard)
            ->  OUT/results.csv (the experiment's schema, 95 % intervals of its headline
                metrics; per-image scores in OUT/results.images.csv)
            ->  seeds pooled per setting  ->  figures and OUT/report.md
 
-Re-running finishes what is missing and skips what is done; a sharded run stops after its
-units, and an un-sharded run assembles the results.
+Nothing is written before the checks and the plan pass. Re-running finishes what is missing
+and skips what is done; a sharded run stops after its units, and an un-sharded run assembles
+the results.
+
+Output folders are protected: :func:`reproduce` writes only into a folder that is new or
+empty (it then leaves the marker file :data:`MARKER` there) or that holds one of its runs
+(the marker, or a ``reproduce.yaml`` an older semjscc wrote): a re-run, with or without
+``resume``, continues it. ``resume`` without such a run is an error. Any other non-empty
+folder is refused unless ``force`` is given; files of the same names in it are then
+overwritten.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from ..config import Config, ConfigError, config_differences, load_config, save_
 from ..device import resolve_device
 from ..evaluation.bootstrap import add_intervals, pool_seeds
 from ..evaluation.results import read_results, write_results
+from ..files import refuse_overwrite
 from ..registry import EXPERIMENTS
 from .executor import Executor, Unit, run_units
 from .report import fmt_duration
@@ -35,6 +45,7 @@ from .report import fmt_duration
 log = logging.getLogger("semjscc.reproduce")
 
 RECORD = "reproduce.yaml"  # the resolved config of a reproduction, in its output folder
+MARKER = ".semjscc-run"  # left in every output folder reproduce created or continued
 
 
 class Experiment(ABC):
@@ -90,10 +101,13 @@ def run_experiment(cfg: Config, out: Path, device: torch.device,
     started = time.perf_counter() if started is None else started
     experiment: Experiment = EXPERIMENTS.get(cfg.experiment)(cfg, out, device)
     experiment.check()
+    experiment.make_plan()
     out.mkdir(parents=True, exist_ok=True)
+    if not (out / MARKER).is_file():
+        (out / MARKER).write_text("semjscc reproduce writes here; running the same command "
+                                  "again continues this run\n")
     save_config(cfg, out / RECORD)
     experiment.prepare()
-    experiment.make_plan()
     log.info("%s %s -> %s on %s: %s", cfg.experiment, cfg.name, out, device,
              experiment.summary())
     if run_units(experiment.units(), executor):
@@ -108,15 +122,37 @@ def run_experiment(cfg: Config, out: Path, device: torch.device,
     return out
 
 
+def check_out(out: Path, force: bool = False, resume: bool = False) -> None:
+    """ConfigError (one line) unless ``reproduce`` may write into ``out`` (see the module
+    docstring): a run of its own, a new or empty folder (not with ``resume``), or anything
+    with ``force``."""
+    if (out / MARKER).is_file() or (out / RECORD).is_file():
+        return  # its own run (a record without the marker: written by an older semjscc)
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if resume:
+        raise ConfigError(f"--resume: {out} holds no run to resume (no {MARKER} or {RECORD}); "
+                          "drop --resume to start one in a new or empty --out")
+    if entries and not force:
+        raise ConfigError(f"{out} is not empty and holds files reproduce did not write "
+                          f"({', '.join(entries[:4])}{' ...' if len(entries) > 4 else ''}): "
+                          "choose a new or empty --out, or pass --force to write into it "
+                          "(files of the same names are overwritten)")
+
+
 def reproduce(spec: str | Path, out: str | Path, overrides: list[str] | None = None,
-              device: str | None = None, executor: Executor | None = None) -> Path:
+              device: str | None = None, executor: Executor | None = None,
+              force: bool = False, resume: bool = False) -> Path:
     """Run (or finish) the experiment of preset or config file ``spec`` into ``out``, with
-    ``--set``-style ``overrides``; ``device`` overrides ``train.device``. A folder that holds
-    a reproduction with other settings is refused (results would mix)."""
+    ``--set``-style ``overrides``; ``device`` overrides ``train.device``. A folder that
+    reproduce may not write into (:func:`check_out`, with ``force`` and ``resume``), or that
+    holds a reproduction with other settings (results would mix), is refused."""
     started = time.perf_counter()
     out = Path(out)
     cfg = load_config(spec, (overrides or []) + ([f"train.device={device}"] if device else []))
     EXPERIMENTS.get(cfg.experiment)  # an unknown experiment fails before anything else
+    check_out(out, force, resume)
+    if not (out / MARKER).is_file():  # a marked folder's record was written by reproduce
+        refuse_overwrite([out / RECORD], [spec])
     recorded = out / RECORD
     if recorded.exists():
         previous = to_dict(load_config(recorded))

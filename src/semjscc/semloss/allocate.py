@@ -40,8 +40,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..parsing import read_yaml
+from .checks import fall, invalid
 from .fit import FitError
-from .model import SNR_STEP_DB, SemanticLossModel
+from .model import SNR_STEP_DB, SemanticLossModel, group_label
 
 POWER_RTOL = 1e-12
 T_RTOL = 1e-10
@@ -245,8 +246,39 @@ def least_power(costs: np.ndarray, uses: np.ndarray, capacity: int) -> tuple[flo
     return float(best[capacity]), chosen
 
 
+def snr_scan(model: SemanticLossModel) -> np.ndarray:
+    """The SNRs [dB] the solver scans: SNR_STEP_DB apart over the model's SNR domain."""
+    lo, hi = model.snr_domain
+    return np.append(np.arange(lo, hi, SNR_STEP_DB), hi)
+
+
+def check_allocatable(model: SemanticLossModel, problem: AllocationProblem,
+                      source: str = "the model") -> None:
+    """FitError (one line naming ``source``) unless ``model`` can drive an allocation over
+    ``problem``'s ratios: finite parameters inside the family's bounds, a fit over more than
+    one SNR, and M that does not fall as SNR rises (over the SNR domain the solver scans) or
+    as R rises (over the ratios); a falling fit would buy a user quality by cutting power."""
+    what = f"{model.family} of {model.metric} ({group_label(model.group)}) in {source}"
+    problems = invalid(model.fit)
+    if problems:
+        raise FitError(f"cannot allocate with {what}: {problems[0]}; refit with "
+                       "`semjscc fit-semloss`")
+    lo, hi = model.snr_domain
+    if not hi > lo:
+        raise FitError(f"cannot allocate with {what}: it was fitted at a single SNR "
+                       f"({lo:g} dB), so it cannot say how M changes with SNR; fit results "
+                       "over several SNRs")
+    where = fall(model.predict, np.asarray(problem.ratios), snr_scan(model))
+    if where:
+        raise FitError(f"cannot allocate with {what}: it {where}, so it would reward "
+                       "cutting power or rate; refit with more SNRs and ratios, or pick a "
+                       "family that rises with --family")
+
+
 def allocate(model: SemanticLossModel, problem: AllocationProblem) -> Allocation:
-    """The max-min weighted-quality allocation (see the module docstring)."""
+    """The max-min weighted-quality allocation (see the module docstring); refuses a model
+    that :func:`check_allocatable` rejects."""
+    check_allocatable(model, problem)
     weights = np.array([u.weight for u in problem.users])
     gains = np.array([u.gain for u in problem.users])
     ratios = np.asarray(problem.ratios)
@@ -272,7 +304,7 @@ def allocate(model: SemanticLossModel, problem: AllocationProblem) -> Allocation
 
     lo = equal_baseline(model, problem).min_weighted
     full = problem.snr_db(problem.total_power, gains)
-    grid = np.append(np.arange(domain[0], domain[1], SNR_STEP_DB), domain[1])
+    grid = snr_scan(model)
     reach = np.where(grid[None, None, :] <= full[:, None, None],
                      model.predict(ratios[None, :, None], grid), -np.inf).max(-1)
     inside = np.clip(full, *domain)

@@ -96,6 +96,11 @@ class Family(ABC):
     def collapsed(self, n_terms: int = 1) -> dict[str, float]:
         """Parameters held at these values when the data has a single R value."""
 
+    @abstractmethod
+    def identifying(self, n_terms: int = 1) -> tuple[int, int]:
+        """The fewest distinct SNRs and distinct Rs that pin down the shape along each axis
+        (fewer leave some of its parameters free to take any value)."""
+
 
 class U1(Family):
     """U1 (ours, the default): a sigmoid in SNR whose ceiling and midpoint depend on R.
@@ -135,6 +140,9 @@ class U1(Family):
     def collapsed(self, n_terms: int = 1) -> dict[str, float]:
         return {"a1": 0.0, "a2": 0.0, "b1": 0.0}
 
+    def identifying(self, n_terms: int = 1) -> tuple[int, int]:
+        return 4, 3  # floor, ceiling, midpoint, slope in SNR; a0, a1, a2 of M_max(R)
+
 
 class U2(Family):
     """U2 (ours): separable, a 3-parameter logistic in SNR times a saturating R factor.
@@ -166,6 +174,9 @@ class U2(Family):
 
     def collapsed(self, n_terms: int = 1) -> dict[str, float]:
         return {"alpha": 0.0, "beta": 0.0}
+
+    def identifying(self, n_terms: int = 1) -> tuple[int, int]:
+        return 3, 3  # A, k, g0 in SNR; level, alpha, beta in R
 
 
 class LinearFamily(Family):
@@ -231,6 +242,9 @@ class U3(LinearFamily):
     def collapsed(self, n_terms: int = 1) -> dict[str, float]:
         return {f"c{i}": 0.0 for i in range(1, n_terms + 1)}
 
+    def identifying(self, n_terms: int = 1) -> tuple[int, int]:
+        return 2 * n_terms, n_terms + 1  # a_i, b_i per term in SNR; the powers c_i in R
+
 
 class U4(LinearFamily):
     """U4 (ours): Exp-2 in SNR with every coefficient linear in ρ = ln R.
@@ -276,6 +290,9 @@ class U4(LinearFamily):
 
     def collapsed(self, n_terms: int = 1) -> dict[str, float]:
         return {"a1": 0.0, "b1": 0.0, "c1": 0.0, "d1": 0.0}
+
+    def identifying(self, n_terms: int = 1) -> tuple[int, int]:
+        return 4, 2  # Exp-2 in SNR; every coefficient linear in ln R
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (U1(), U2(), U3(), U4())}

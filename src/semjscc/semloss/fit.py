@@ -95,6 +95,12 @@ def held_parameters(family: str, n_terms: int, single_cr: bool,
     if unknown:
         raise FitError(f"{family} has no parameter {', '.join(unknown)}; its parameters: "
                        f"{', '.join(names)}")
+    lo, hi = fam.bounds(n_terms)
+    for name, value in (fixed or {}).items():
+        low, high = lo[names.index(name)], hi[names.index(name)]
+        if not low <= value <= high:
+            raise FitError(f"{family}'s {name} held at {value:g} is outside its bounds "
+                           f"{low:g}..{high:g}; hold it at a value inside them")
     return {**(fam.collapsed(n_terms) if single_cr else {}), **(fixed or {})}
 
 
@@ -119,7 +125,11 @@ class FittedFamily:
     n_points: int = 0
 
     def __post_init__(self) -> None:
-        names = family_of(self.family).names(self.n_terms)
+        family = family_of(self.family)
+        if not 1 <= self.n_terms <= (len(self.params) if family.multi_term else 1):
+            raise FitError(f"{self.family} cannot have {self.n_terms} terms with "
+                           f"{len(self.params)} parameters")
+        names = family.names(self.n_terms)
         if sorted(self.params) != sorted(names):
             raise FitError(f"{self.family} with {self.n_terms} term(s) has parameters "
                            f"{', '.join(names)}; got {', '.join(self.params) or 'none'}")
@@ -152,6 +162,8 @@ class FittedFamily:
                        cr_range=data.get("cr_range") and tuple(data["cr_range"]),
                        snr_range=data.get("snr_range") and tuple(data["snr_range"]),
                        n_points=int(data.get("n_points") or 0))
+        except FitError:
+            raise
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise FitError(f"not a fitted model entry ({describe(exc)}); "
                            "expected family, n_terms and params") from None

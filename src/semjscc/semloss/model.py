@@ -13,6 +13,7 @@ first metric and that metric's chosen family (lowest combined CV MAPE).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from numpy.typing import ArrayLike
 from ..errors import InputError, describe
 from ..files import write_text
 from ..parsing import SyntaxInputError, read_json
+from .checks import invalid
 from .families import FAMILIES, NOTE
 from .fit import FitError, FittedFamily, MetricFit
 from .quality import Normalisation
@@ -36,6 +38,7 @@ SNR_STEP_DB = 0.25
 CR_SEARCH = (1e-3, 1.0)
 CR_GRID = 400
 _BISECTIONS = 48
+REWRITE = "fix that field or write the file again with `semjscc fit-semloss`"
 
 
 def group_label(group: Mapping[str, Any]) -> str:
@@ -162,22 +165,41 @@ class SemanticLossModel:
                       metric: str | None = None, family: str | None = None
                       ) -> SemanticLossModel:
         """A model document, or one model of a fit.json document (selected as by
-        :meth:`load`); ``source`` names it in errors."""
+        :meth:`load`), checked (:func:`.checks.invalid`: finite parameters inside the
+        family's bounds, finite data ranges, a positive M_clean); ``source`` names it in
+        errors, which also name the field."""
         kind = doc.get("format") if isinstance(doc, dict) else None
         if kind == MODEL_FORMAT:
-            return cls.from_dict(doc)
-        if kind != FIT_FORMAT:
+            entry, where = doc, ""
+        elif kind != FIT_FORMAT:
             raise FitError(f"{source} is neither a fit.json ({FIT_FORMAT}) nor a model file "
                            f"({MODEL_FORMAT}); format field: {kind!r}")
+        else:
+            try:
+                entry, where = _select(doc, source, group, metric, family)
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise FitError(f"{source} is a malformed fit.json ({describe(exc)}); "
+                               f"{REWRITE}") from None
         try:
-            return cls.from_dict(_select(doc, source, group, metric, family))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise FitError(f"{source} is a malformed fit.json ({describe(exc)}); "
-                           "write it again with `semjscc fit-semloss`") from None
+            model = cls.from_dict(entry)
+        except FitError as exc:
+            raise FitError(f"{source}: {where.rstrip('.') or 'the model'}: {exc}; "
+                           f"{REWRITE}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise FitError(f"{source}: {where}m_clean, normalisation or group is malformed "
+                           f"({describe(exc)}); {REWRITE}") from None
+        problems = invalid(model.fit)
+        if not (math.isfinite(model.m_clean) and model.m_clean > 0):
+            problems.append(f"m_clean = {model.m_clean} is not a positive number")
+        if problems:
+            raise FitError(f"{source}: {where}{problems[0]}; {REWRITE}")
+        return model
 
 
 def _select(doc: dict[str, Any], path: str, group: int | str | Mapping[str, Any] | None,
-            metric: str | None, family: str | None) -> dict[str, Any]:
+            metric: str | None, family: str | None) -> tuple[dict[str, Any], str]:
+    """The selected model entry of a fit.json and its place (``groups[i].metrics.M.fits.F.``,
+    the prefix of its fields in errors)."""
     groups = doc.get("groups") or []
     labels = "; ".join(group_label(g["group"]) for g in groups) or "none"
     if group is None or isinstance(group, int):
@@ -191,10 +213,11 @@ def _select(doc: dict[str, Any], path: str, group: int | str | Mapping[str, Any]
         if not all(sep for _, sep, _ in pairs):
             raise FitError(f"group {group!r} must read COL=VALUE,...; groups in {path}: {labels}")
         wanted = {k.strip(): str(v).strip() for k, _, v in pairs}
-        entry = next((g for g in groups
+        index = next((i for i, g in enumerate(groups)
                       if {k: str(v) for k, v in g["group"].items()} == wanted), None)
-        if entry is None:
+        if index is None:
             raise FitError(f"no group {group_label(wanted)} in {path}; groups: {labels}")
+        entry = groups[index]
     metrics = entry["metrics"]
     name = metric or next(iter(metrics), None)
     if name not in metrics:
@@ -206,23 +229,25 @@ def _select(doc: dict[str, Any], path: str, group: int | str | Mapping[str, Any]
         raise FitError(f"family {fam!r} was not fitted to {name} in {path}; fitted: "
                        f"{', '.join(fits)}")
     norm = metrics[name]["normalisation"]
-    return {**fits[fam], "metric": name, "m_clean": norm["m_clean"], "normalisation": norm,
-            "group": entry["group"]}
+    return ({**fits[fam], "metric": name, "m_clean": norm["m_clean"], "normalisation": norm,
+             "group": entry["group"]}, f"groups[{index}].metrics.{name}.fits.{fam}.")
 
 
 @dataclass(frozen=True)
 class GroupFit:
-    """The fits of one group of rows (``group`` maps group-by columns to values)."""
+    """The fits of one group of rows (``group`` maps group-by columns to values), with notes
+    on the data and warnings on the fits' quality."""
 
     group: dict[str, Any]
     metrics: dict[str, tuple[Normalisation, MetricFit]]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def fit_document(groups: list[GroupFit], options: dict[str, Any]) -> dict[str, Any]:
     """The fit.json content: ``format``, ``version``, ``note``, ``families`` (formula text
-    of each fitted family), ``options`` and ``groups``: a list of {group, notes, metrics},
-    where ``metrics[name]`` = {normalisation, chosen, ranking, margin (the chosen family's
+    of each fitted family), ``options`` and ``groups``: a list of {group, notes, warnings,
+    metrics}, where ``metrics[name]`` = {normalisation, chosen, ranking, margin (the chosen family's
     lead over the runner-up: {best, runner_up, difference, interval, level, resamples, sets,
     within_noise} or None), fits}, and
     ``fits[family]`` = {family, formula, n_terms, params, fixed, cr_range, snr_range,
@@ -234,7 +259,7 @@ def fit_document(groups: list[GroupFit], options: dict[str, Any]) -> dict[str, A
     return {"format": FIT_FORMAT, "version": VERSION, "note": NOTE,
             "families": {f: FAMILIES[f].formula for f in FAMILIES if f in used},
             "options": options,
-            "groups": [{"group": g.group, "notes": g.notes,
+            "groups": [{"group": g.group, "notes": g.notes, "warnings": g.warnings,
                         "metrics": {m: {"normalisation": norm.to_dict(), **mf.to_dict()}
                                     for m, (norm, mf) in g.metrics.items()}}
                        for g in groups]}

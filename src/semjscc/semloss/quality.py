@@ -26,6 +26,9 @@ from .fit import FitError
 PSNR_REF_DB = 48.0
 PERCENT_ABOVE = 1.5
 _FRACTIONS = ("accuracy", "precision", "recall", "f1")
+_SSIM = ("ssim", "ms_ssim", "ms-ssim")
+# the raw values each known kind of metric can take
+_RAW_RANGES = {"fraction": (0.0, 1.0), "percent": (0.0, 100.0), "one_minus": (0.0, np.inf)}
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ def _kind(metric: str, values: np.ndarray) -> tuple[str, str, list[str]]:
             return "percent", f"M = {metric} / 100", [
                 f"{metric}: values above {PERCENT_ABOVE} read as percent and divided by 100"]
         return "fraction", f"M = {metric}", []
-    if name.startswith(("ssim", "ms_ssim", "ms-ssim")):
+    if name.startswith(_SSIM):
         return "as_is", f"M = {metric}", []
     if name.startswith("lpips"):
         return "one_minus", f"M = 1 - {metric}", []
@@ -70,6 +73,14 @@ def _kind(metric: str, values: np.ndarray) -> tuple[str, str, list[str]]:
         return "psnr_ratio", f"M = {metric} / PSNR_ref", []
     return "as_is", f"M = {metric}", [
         f"{metric}: not a known metric name; taken as a quality in [0, 1], higher is better"]
+
+
+def raw_range(norm: Normalisation) -> tuple[float, float] | None:
+    """The values a raw column of ``norm``'s metric can take (None when unknown): fractions
+    0..1, percent 0..100, SSIM -1..1, LPIPS >= 0."""
+    if norm.metric.lower().startswith(_SSIM):
+        return -1.0, 1.0
+    return _RAW_RANGES.get(norm.kind)
 
 
 def normalise(metric: str, values: ArrayLike, *, psnr_ref_db: float = PSNR_REF_DB,
