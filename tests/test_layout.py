@@ -10,7 +10,7 @@ import semjscc
 ROOT = Path(semjscc.__file__).parent
 # Lowest first; a module may import its own layer and the layers below it.
 LAYERS = [
-    {"errors", "files", "config", "registry", "checkpoint", "progress", "version", "device"},
+    {"errors", "parsing", "files", "config", "registry", "checkpoint", "progress", "version", "device"},
     {"channels", "semloss"},
     {"models"},
     {"metrics"},

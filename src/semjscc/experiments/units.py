@@ -11,11 +11,13 @@ from typing import Any, Generic, TypeVar
 
 from ..checkpoint import load_checkpoint
 from ..config import Config
+from ..evaluation.results import write_results
 from ..training.jscc import train_jscc
 from ..training.task import train_task
 from .executor import EVAL_STATES, Unit
 
 T = TypeVar("T")
+R = TypeVar("R", bound="TrainingRun")
 
 
 def run_state(run_dir: Path, epochs: int) -> str:
@@ -117,3 +119,37 @@ def evaluation_unit(key: str, label: str, cache: Path, sources: Callable[[], lis
     return Unit(key, label, lambda _: write(),
                 lambda: "done" if fresh(cache, sources()) else "new", needs=needs,
                 words=EVAL_STATES)
+
+
+class CachedEvaluations(Generic[T]):
+    """An experiment's evaluations as executor units, in results order. :meth:`add` makes
+    the unit ``eval/<key>``, which writes ``rows(scoring())`` to ``OUT/eval/<key>.csv``
+    (``columns`` first, when given) and is done while that file is newer than its sources
+    and every file of ``common`` (the networks that score); every unit needs ``needs``.
+    ``scoring`` is built once per process."""
+
+    def __init__(self, out: Path, scoring: PerProcess[T], common: Sequence[Path],
+                 needs: tuple[str, ...], columns: list[str] | None = None) -> None:
+        self.out, self.scoring, self.common = out, scoring, list(common)
+        self.needs, self.columns = needs, columns
+        self.units: list[Unit] = []
+        self.caches: list[Path] = []
+
+    def add(self, key: str, label: str, sources: Callable[[], list[Path]],
+            rows: Callable[[T], list[dict[str, Any]]], needs: tuple[str, ...] = ()) -> None:
+        cache = self.out / "eval" / f"{key}.csv"
+        self.caches.append(cache)
+        self.units.append(evaluation_unit(
+            f"eval/{key}", label, cache, lambda: [*sources(), *self.common],
+            lambda: write_results(rows(self.scoring()), cache, self.columns),
+            (*self.needs, *needs)))
+
+    def add_djscc(self, runs: Sequence[R], root: Path, stage: str,
+                  rows: Callable[[R, T], list[dict[str, Any]]]) -> None:
+        """One evaluation per trained DJSCC of ``runs``, keyed (and needing the training
+        unit) ``djscc/<its directory under root>``, as :func:`djscc_units` keys them."""
+        for i, run in enumerate(runs, start=1):
+            key = f"djscc/{run.dir.relative_to(root)}"
+            self.add(key, f"{stage} evaluating DJSCC {i}/{len(runs)} ({run.label})",
+                     lambda run=run: [run.checkpoint],
+                     lambda scoring, run=run: rows(run, scoring), (key,))

@@ -13,7 +13,6 @@ accuracy 1/C) for both classifiers and left out of PSNR/SSIM and L_sem.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from ...channels import build_channel
 from ...config import inline_yaml
 from ...data import num_classes_of
 from ...evaluation.evaluate import Suite, df_system, evaluate_system
-from ...evaluation.results import write_results
 from ...evaluation.suites import DecodedSuite, reconstruction_suite, task_suite
 from ...evaluation.task import evaluate_task
 from ...files import write_text
@@ -39,7 +37,7 @@ from ...metrics import confusion_scores
 from ...models import load
 from ..djscc import djscc_for, ratio_columns, ratio_slug, test_loader
 from ..executor import Unit
-from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh
+from ..units import CachedEvaluations, PerProcess, classifier_unit, djscc_units, fresh
 from .plan import (
     CLASSIFIERS,
     FAILURE_NOTE,
@@ -206,34 +204,20 @@ def evaluation_units(plan: ImportancePlan, dev: torch.device) -> tuple[list[Unit
     classifier); and those caches in results order. Each process builds its scoring (clean
     accuracies, classifiers, importance term, test split) once."""
     cfg = plan.cfg
-    judges = list(plan.classifiers.values())
-    scoring = PerProcess(lambda: make_scoring(plan, dev))
-    units: list[Unit] = []
-    caches: list[Path] = []
-
-    def add(key: str, label: str, sources: list[Path],
-            rows: Callable[[Scoring], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
-        cache = plan.out / "eval" / f"{key}.csv"
-        caches.append(cache)
-        units.append(evaluation_unit(
-            f"eval/{key}", label, cache, lambda: [*sources, *judges],
-            lambda: write_results(rows(scoring()), cache, IMPORTANCE_COLUMNS),
-            ("task", "independent", *needs)))
-
-    for i, run in enumerate(plan.runs, start=1):
-        name = str(run.dir.relative_to(plan.out / "djscc"))
-        add(f"djscc/{name}", f"[3/4] evaluating DJSCC {i}/{len(plan.runs)} ({run.label})",
-            [run.checkpoint], lambda scoring, run=run: djscc_rows(run, scoring),
-            (f"djscc/{name}",))
+    evals = CachedEvaluations(plan.out, PerProcess(lambda: make_scoring(plan, dev)),
+                              plan.classifiers.values(), ("task", "independent"),
+                              IMPORTANCE_COLUMNS)
+    evals.add_djscc(plan.runs, plan.out / "djscc", "[3/4]", djscc_rows)
     for codec in cfg.importance.separation:
         for ratio in cfg.importance.ratios:
-            add(f"separation/{codec}_{ratio_slug(ratio)}",
-                f"[3/4] separation {codec}, R = {ratio}", [],
-                lambda scoring, codec=codec, ratio=ratio: separation_rows(codec, ratio, scoring),
-                ())
+            evals.add(f"separation/{codec}_{ratio_slug(ratio)}",
+                      f"[3/4] separation {codec}, R = {ratio}", list,
+                      lambda scoring, codec=codec, ratio=ratio: separation_rows(
+                          codec, ratio, scoring))
     for codec in cfg.digital.codecs:
         for ratio in cfg.importance.ratios:
-            add(f"digital/{codec}_{ratio_slug(ratio)}", f"[3/4] digital {codec}, R = {ratio}",
-                [], lambda scoring, codec=codec, ratio=ratio: digital_rows(codec, ratio, scoring),
-                ())
-    return units, caches
+            evals.add(f"digital/{codec}_{ratio_slug(ratio)}",
+                      f"[3/4] digital {codec}, R = {ratio}", list,
+                      lambda scoring, codec=codec, ratio=ratio: digital_rows(
+                          codec, ratio, scoring))
+    return evals.units, evals.caches

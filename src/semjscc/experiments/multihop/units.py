@@ -5,7 +5,6 @@ OUT/eval/."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,13 @@ from ...evaluation.evaluate import (
     judge_suites,
 )
 from ...evaluation.qf import evaluate_qf_checkpoint, fit_codebooks
-from ...evaluation.results import write_results
 from ...models import create_model
 from ...semantics import Judge
 from ...training.dhd import train_dhd
 from ...training.jscc import train_jscc
 from ...training.task import train_task
 from ..executor import Unit
-from ..units import PerProcess, evaluation_unit, method_slug, run_state, seeded
+from ..units import CachedEvaluations, PerProcess, method_slug, run_state, seeded
 from .plan import DFRun, Plan
 
 
@@ -160,37 +158,29 @@ def evaluation_units(plan: Plan, qf_dirs: list[tuple[DFRun, float, Path]], devic
     judges = PerProcess(lambda: [hash_judge(plan.dhd_checkpoint, cfg, device)] + [
         hash_judge(j.checkpoint, cfg, device, j.suffix) if j.is_dhd
         else classifier_judge(j.checkpoint, device, j.suffix) for j in plan.judges])
-    units: list[Unit] = []
-    caches: list[Path] = []
-
-    def add(name: str, label: str, sources: Callable[[], list[Path]],
-            compute: Callable[[list[Judge]], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
-        cache = plan.out / "eval" / f"{name}.csv"
-        caches.append(cache)
-        units.append(evaluation_unit(
-            f"eval/{name}", f"[4/5] evaluation of {label}", cache,
-            lambda: [*sources(), *judge_files], lambda: write_results(compute(judges()), cache),
-            (*judge_keys, *needs)))
-
+    evals = CachedEvaluations(plan.out, judges, judge_files, judge_keys)
+    add = evals.add
     for run in plan.df_runs:
         slug = method_slug(run.method)
-        add(f"df_{slug}_{run.dir.name}", f"DF model {run.label}", lambda run=run: [run.checkpoint],
+        add(f"df_{slug}_{run.dir.name}", f"[4/5] evaluation of DF model {run.label}",
+            lambda run=run: [run.checkpoint],
             lambda judges, run=run: seeded(run, evaluate_df_checkpoint(
                 run.checkpoint, snr_db=run.eval_snrs, relays=[run.relays], device=str(device),
                 judges=judges)), (f"df/{slug}/{run.dir.name}",))
     for run, snr, book_dir in qf_dirs:
         slug = method_slug(run.method)
-        add(f"qf_{slug}_{book_dir.name}", f"QF {run.method} at {snr:g} dB",
+        add(f"qf_{slug}_{book_dir.name}", f"[4/5] evaluation of QF {run.method} at {snr:g} dB",
             lambda book_dir=book_dir: list(book_dir.glob("qf_*.safetensors")),
             lambda judges, run=run, book_dir=book_dir: seeded(run, evaluate_qf_checkpoint(
                 run.checkpoint, book_dir, device=str(device), judges=judges)),
             (f"qf/{slug}/{book_dir.name}",))
     if cfg.sweep.separation:
-        add("separation", "the separation baselines", list,
+        add("separation", "[4/5] evaluation of the separation baselines", list,
             lambda judges: separation_rows(cfg, judges, device, cfg.eval.seed), ())
     for codec in cfg.digital.codecs:
         for mcs in cfg.digital.mcs:
-            add(f"digital_{codec}_mcs{mcs}", f"the digital chain {codec}, MCS {mcs}", list,
+            add(f"digital_{codec}_mcs{mcs}",
+                f"[4/5] evaluation of the digital chain {codec}, MCS {mcs}", list,
                 lambda judges, codec=codec, mcs=mcs: digital_rows(
                     cfg, codec, mcs, judges, device, cfg.eval.seed), ())
-    return units, caches
+    return evals.units, evals.caches

@@ -6,7 +6,6 @@ each cached in OUT/eval/. Accuracy is the task classifier's top-1 accuracy on th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,14 @@ from ...channels import Channel
 from ...config import inline_yaml
 from ...data import num_classes_of
 from ...evaluation.evaluate import Suite, df_system, evaluate_system
-from ...evaluation.results import IMAGES, write_results
+from ...evaluation.results import IMAGES
 from ...evaluation.suites import reconstruction_suite, task_suite
 from ...evaluation.task import evaluate_task
 from ...files import write_text
 from ...models import load
 from ..djscc import djscc_for, ratio_columns, test_loader
 from ..executor import Unit
-from ..units import PerProcess, classifier_unit, djscc_units, evaluation_unit, fresh, seeded
+from ..units import CachedEvaluations, PerProcess, classifier_unit, djscc_units, fresh, seeded
 from .plan import OFDM_COLUMNS, OFDMPlan, OFDMRun, channel_uses
 
 
@@ -117,24 +116,10 @@ def training_units(plan: OFDMPlan) -> list[Unit]:
 def evaluation_units(plan: OFDMPlan, dev: torch.device) -> tuple[list[Unit], list[Path]]:
     """Every DJSCC's and the digital chain's evaluation as cached units, and the caches in
     results order."""
-    scoring = PerProcess(lambda: make_scoring(plan, dev))
-    units: list[Unit] = []
-    caches: list[Path] = []
-
-    def add(key: str, label: str, sources: list[Path],
-            rows: Callable[[Scoring], list[dict[str, Any]]], needs: tuple[str, ...]) -> None:
-        cache = plan.out / "eval" / f"{key}.csv"
-        caches.append(cache)
-        units.append(evaluation_unit(
-            f"eval/{key}", label, cache, lambda: [*sources, plan.task_checkpoint],
-            lambda: write_results(rows(scoring()), cache, OFDM_COLUMNS), ("task", *needs)))
-
-    for i, run in enumerate(plan.runs, start=1):
-        name = str(run.dir.relative_to(plan.out / "djscc"))
-        add(f"djscc/{name}", f"[3/3] evaluating DJSCC {i}/{len(plan.runs)} ({run.label})",
-            [run.checkpoint], lambda scoring, run=run: djscc_rows(run, scoring),
-            (f"djscc/{name}",))
+    evals = CachedEvaluations(plan.out, PerProcess(lambda: make_scoring(plan, dev)),
+                              [plan.task_checkpoint], ("task",), OFDM_COLUMNS)
+    evals.add_djscc(plan.runs, plan.out / "djscc", "[3/3]", djscc_rows)
     for codec in plan.cfg.digital.codecs:
-        add(f"digital/{codec}", f"[3/3] digital {codec}", [],
-            lambda scoring, codec=codec: digital_rows(codec, scoring), ())
-    return units, caches
+        evals.add(f"digital/{codec}", f"[3/3] digital {codec}", list,
+                  lambda scoring, codec=codec: digital_rows(codec, scoring))
+    return evals.units, evals.caches
