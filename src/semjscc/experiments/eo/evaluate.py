@@ -29,6 +29,7 @@ from ...evaluation.task import evaluate_task
 from ...files import write_text
 from ...metrics import confusion_scores
 from ...models import load
+from ...parsing import read_json
 from ...training.task import train_task
 from ..djscc import djscc_for, ratio_columns, ratio_slug, test_loader
 from ..executor import Unit
@@ -54,7 +55,7 @@ def clean_result(plan: EOPlan, dev: torch.device) -> dict[str, Any]:
     """The clean classifier on clean test images (M_clean), cached in OUT/eval/clean.json."""
     cache = plan.out / "eval" / "clean.json"
     if fresh(cache, [plan.task_checkpoint]):
-        return json.loads(cache.read_text())
+        return read_json(cache, "evaluation cache")
     result = evaluate_task(plan.task_checkpoint, plan.cfg.eval.split, device=str(dev))
     write_text(cache, json.dumps(result, indent=1) + "\n")
     return result
@@ -171,7 +172,7 @@ def read_evaluation(cache: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
     """The (rows, confusion entries) that :func:`write_evaluation` wrote to ``cache`` (with
     ``snr_db_authors`` filled in rows cached before that column existed)."""
     rows = [{**r, **snr_columns(r["snr_db"])} for r in read_results(cache)]
-    return rows, json.loads(cache.with_suffix(".json").read_text())
+    return rows, read_json(cache.with_suffix(".json"), "evaluation cache")
 
 
 def train_matched(plan: EOPlan, cond: Condition, state: str, dev: torch.device) -> None:

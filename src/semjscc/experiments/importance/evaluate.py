@@ -35,6 +35,7 @@ from ...losses import LossTerm
 from ...losses.importance import importance_term
 from ...metrics import confusion_scores
 from ...models import load
+from ...parsing import read_json
 from ..djscc import djscc_for, ratio_columns, ratio_slug, test_loader
 from ..executor import Unit
 from ..units import CachedEvaluations, PerProcess, classifier_unit, djscc_units, fresh
@@ -96,7 +97,7 @@ def make_scoring(plan: ImportancePlan, dev: torch.device) -> Scoring:
         if not fresh(cache, [path]):
             result = evaluate_task(path, plan.cfg.eval.split, device=str(dev))
             write_text(cache, json.dumps({"accuracy": result["accuracy"]}) + "\n")
-        clean[name] = json.loads(cache.read_text())["accuracy"]
+        clean[name] = read_json(cache, "evaluation cache")["accuracy"]
     judges = {n: load(p, device=dev, kind="classifier")[0] for n, p in plan.classifiers.items()}
     return Scoring(plan, judges, importance_term(plan.loss_cfg(), dev), clean,
                    test_loader(plan.cfg), dev)

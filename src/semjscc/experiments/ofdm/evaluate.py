@@ -22,6 +22,7 @@ from ...evaluation.suites import reconstruction_suite, task_suite
 from ...evaluation.task import evaluate_task
 from ...files import write_text
 from ...models import load
+from ...parsing import read_json
 from ..djscc import djscc_for, ratio_columns, test_loader
 from ..executor import Unit
 from ..units import CachedEvaluations, PerProcess, classifier_unit, djscc_units, fresh, seeded
@@ -68,7 +69,7 @@ def make_scoring(plan: OFDMPlan, dev: torch.device) -> Scoring:
     if not fresh(cache, [plan.task_checkpoint]):
         result = evaluate_task(plan.task_checkpoint, plan.cfg.eval.split, device=str(dev))
         write_text(cache, json.dumps({"accuracy": result["accuracy"]}) + "\n")
-    clean = json.loads(cache.read_text())["accuracy"]
+    clean = read_json(cache, "evaluation cache")["accuracy"]
     classifier = load(plan.task_checkpoint, device=dev, kind="classifier")[0]
     return Scoring(plan, classifier, clean, test_loader(plan.cfg), dev)
 
