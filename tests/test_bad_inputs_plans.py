@@ -157,6 +157,8 @@ CASES: list[tuple[list[object], str]] = [
       "--dhd", "{dhd_eo}", "--out", "{new}.csv"], "dataset mismatch"),
     (["eval", "--checkpoint", "{run}", "--protocol", "qf", "--codebooks", "{books_eo}",
       "--out", "{new}.csv"], "dataset mismatch: codebook"),
+    (["authenticate", "--dhd", "{dhd_eo}", "--checkpoint", "{run}", "--out", "{new}"],
+     "dataset mismatch: the DHD"),
     (["fit-semloss", "{mixed_results}", "--metric", "psnr", "--family", "U1",
       "--out", "{new}"], "dataset mismatch: checkpoint"),
     # ------------------------------------------------------------ labels out of range

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,10 @@ def _relative(listing: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def data_fingerprint(cfg: DataConfig) -> dict[str, Any]:
     """The fingerprint of ``cfg``'s dataset (its :data:`SPLITS`; a split that cannot be
-    built, e.g. an empty val, counts 0 images)."""
+    built, e.g. an empty val, counts 0 images). The file lists are the listed files, read or
+    not: no image is opened."""
     kind = DATASETS.get(cfg.kind)
+    cfg = replace(cfg, on_bad_image="error")  # lists the files without opening them
     sizes: dict[str, int] = {}
     listing: dict[str, list[str]] = {}
     classes: list[str] = []
