@@ -57,14 +57,23 @@ class ArrayUnpickler(pickle.Unpickler):
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, list[int]]:
-    """One python-version batch file -> ((n, 32, 32, 3) uint8 images, n labels)."""
+    """One python-version batch file -> ((n, 32, 32, 3) uint8 images, n labels in
+    0..9); a label outside that range is a DataError naming the file, the label and the
+    range (a label of -1 would otherwise index the last class)."""
     with path.open("rb") as fh:
         batch = ArrayUnpickler(fh, encoding="latin1").load()
     images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-    labels = [int(label) for label in batch["labels"]]
+    labels = list(batch["labels"])
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    return images.transpose(0, 2, 3, 1), labels
+    bad = next((i for i, label in enumerate(labels) if isinstance(label, bool)
+                or not isinstance(label, (int, np.integer))
+                or not 0 <= label < len(CLASS_NAMES)), None)
+    if bad is not None:
+        raise DataError(f"{path}: image {bad} has label {labels[bad]!r}, outside CIFAR-10's class "
+                        f"range 0..{len(CLASS_NAMES) - 1}; the batch file is corrupted or not "
+                        f"CIFAR-10: replace it from {URL}")
+    return images.transpose(0, 2, 3, 1), [int(label) for label in labels]
 
 
 def _fix(problem: str) -> DataError:
@@ -93,6 +102,8 @@ def read_batches(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
     for name, _ in names:
         try:
             batch_images, batch_labels = read_batch(root / FOLDER / name)
+        except DataError:
+            raise
         except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError,
                 OSError) as exc:
             raise _fix(f"cannot read {root / FOLDER / name} ({describe(exc)}); it is "
@@ -119,6 +130,7 @@ class CIFAR10(Dataset):
     class_names: tuple[str, ...] = CLASS_NAMES
     num_classes: int = len(CLASS_NAMES)
     multi_label = False
+    source_files = tuple(f"{FOLDER}/{name}" for name in FILES)  # what its fingerprint names
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, image_size: int = 32) -> None:
         self.images, self.labels, self.image_size = images, labels, int(image_size)

@@ -9,6 +9,7 @@ from torchmetrics import MetricCollection
 
 from ..channels import build_channel
 from ..data import build_dataset, make_loader
+from ..data.fingerprint import check_same_data, checkpoint_fingerprint
 from ..device import resolve_device
 from ..losses import method_label
 from ..models import load
@@ -19,7 +20,11 @@ from .evaluate import Suite, df_system, evaluate_system, hop_snrs_for
 def authenticate(dhd_path: str | Path, checkpoints: list[str | Path],
                  snr_db: list[float] | None = None, relays: list[int] | None = None,
                  device: str = "auto", seed: int | None = None) -> list[dict[str, Any]]:
-    """FAR/FRR rows (one per threshold) for every checkpoint × relays × SNR."""
+    """FAR/FRR rows (one per threshold) for every checkpoint × relays × SNR; a checkpoint
+    trained on another dataset than the DHD is refused before any work."""
+    dhd_data = (f"the DHD {dhd_path}", checkpoint_fingerprint(dhd_path, "dhd"))
+    for path in checkpoints:
+        check_same_data(dhd_data, (f"the model {path}", checkpoint_fingerprint(path, "deepjscc")))
     dev = resolve_device(device)
     dhd, _ = load(dhd_path, device=dev, kind="dhd")
 

@@ -24,6 +24,7 @@ from torchmetrics import MetricCollection
 from ..channels import Channel, build_channel
 from ..config import Config
 from ..data import build_dataset, make_loader
+from ..data.fingerprint import check_same_data, checkpoint_fingerprint
 from ..device import resolve_device
 from ..errors import ConfigError
 from ..losses import method_label
@@ -188,7 +189,8 @@ class CheckpointEvaluation:
     """What evaluating a DeepJSCC checkpoint needs: the model and its config (with
     ``overrides``), its channel, the evaluation split's loader (``eval.split``, fixed order),
     the noise seed (``eval.seed`` unless given) and the hash judges (``judges``, else the
-    DHD of :func:`default_dhd`, else none)."""
+    DHD of :func:`default_dhd`, else none). A DHD trained on another dataset than the
+    model is refused, one trained on other files of it warned about."""
 
     model: JSCCModel
     cfg: Config
@@ -204,12 +206,15 @@ class CheckpointEvaluation:
              judges: list[Judge] | None) -> CheckpointEvaluation:
         dev = resolve_device(device)
         model, cfg = load(path, overrides, dev, kind="deepjscc")
+        dhd_path = default_dhd(cfg, dhd) if judges is None else None
+        if dhd_path:
+            check_same_data((f"the DHD {dhd_path}", checkpoint_fingerprint(dhd_path, "dhd")),
+                            (f"the model {path}", checkpoint_fingerprint(path, "deepjscc")))
         seed = cfg.eval.seed if seed is None else seed
         loader = make_loader(build_dataset(cfg.data, cfg.eval.split),
                              batch_size or cfg.train.eval_batch_size, shuffle=False, seed=seed,
                              num_workers=cfg.data.num_workers)
         if judges is None:
-            dhd_path = default_dhd(cfg, dhd)
             judges = [hash_judge(dhd_path, cfg, dev)] if dhd_path else []
         return cls(model, cfg, dev, build_channel(cfg.link.channel), loader, seed, judges)
 

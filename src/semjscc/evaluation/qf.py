@@ -21,6 +21,7 @@ from ..channels import Channel, build_channel
 from ..channels.quantize import Codebook, CodebookError, bits_per_block, fit_codebook, to_blocks
 from ..config import Config
 from ..data import build_dataset, make_loader
+from ..data.fingerprint import KEY, check_same_data, checkpoint_fingerprint, read_fingerprint
 from ..device import resolve_device
 from ..losses import method_label
 from ..models import JSCCModel, QuantizeForward, channel_output, load, pad_to_multiple
@@ -104,13 +105,15 @@ def fit_codebooks(checkpoint: str | Path, settings: list[tuple[int, float]], out
                                    {n for n, _ in settings}, max_blocks, seed, dev)
     n_images = len(build_dataset(cfg.data, "val"))
     digest = file_sha256(checkpoint)
+    fingerprint = checkpoint_fingerprint(checkpoint, "deepjscc")
     paths = []
     for n_q, bits in settings:
         start = time.perf_counter()
         total = n_images * reals // n_q
         meta = {"checkpoint": str(checkpoint), "checkpoint_sha256": digest,
                 "method": method_label(cfg.train.loss), "split": "val", "n_images": n_images,
-                "n_blocks_total": total, "n_blocks_fit": int(len(blocks[n_q])), "seed": seed}
+                "n_blocks_total": total, "n_blocks_fit": int(len(blocks[n_q])), "seed": seed,
+                **({KEY: fingerprint} if fingerprint else {})}
         book = fit_codebook(blocks[n_q], n_q, bits, snr, seed, meta)
         book.meta["fit_seconds"] = round(time.perf_counter() - start, 2)
         paths.append(book.save(Path(out_dir) / f"{book.name}.safetensors"))
@@ -121,17 +124,21 @@ def fit_codebooks(checkpoint: str | Path, settings: list[tuple[int, float]], out
 
 
 def load_codebooks(directory: str | Path, checkpoint: str | Path) -> list[Codebook]:
-    """Every codebook in ``directory``, checked to belong to ``checkpoint``."""
+    """Every codebook in ``directory``, checked to belong to ``checkpoint`` (its file hash,
+    and the data fingerprint both record)."""
     files = sorted(Path(directory).glob("qf_*.safetensors"))
     if not files:
         raise CodebookError(f"no codebooks (qf_*.safetensors) in {directory}; run "
                             "`semjscc fit-codebook --checkpoint CKPT --out DIR` first")
     digest = file_sha256(checkpoint)
+    fingerprint = checkpoint_fingerprint(checkpoint, "deepjscc")
     books = [Codebook.load(f) for f in files]
     for f, book in zip(files, books):
         if book.meta.get("checkpoint_sha256") != digest:
             raise CodebookError(f"{f} was fitted for {book.meta.get('checkpoint')}, not "
                                 f"{checkpoint}; refit with `semjscc fit-codebook`")
+        recorded = read_fingerprint(book.meta.get(KEY), f"codebook {f}")
+        check_same_data((f"codebook {f}", recorded), (f"the model {checkpoint}", fingerprint))
     return sorted(books, key=lambda b: (b.bits, b.n_q))
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.fingerprint import KEY, shared_fingerprint
 from ..errors import ConfigError
 from ..files import path_segment, refuse_overwrite, write_text
 from ..plots import filter_rows, save_figure
@@ -272,6 +273,7 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
     out = Path(out)
     refuse_overwrite([out / name for name in output_names(points, list(groups.values()),
                                                           options.families)], [source])
+    fingerprint = shared_fingerprint(row.get("checkpoint") for row in rows)
     fitted = []
     for p in points:
         group = groups[group_label(p.group)]
@@ -296,6 +298,7 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
         "cv": "each fold a fresh fit of the points it keeps, with the full fit's seed and "
               "starts; fit.csv's cv_snr_predicted and cv_cr_predicted hold each point's "
               "prediction by the fold that held it out"})
+    document[KEY] = fingerprint  # of the checkpoints the rows name (None: unknown)
     document["overall"] = overall_ranking(
         [(p.quality, groups[group_label(p.group)].metrics[p.metric][1]) for p, _, f in fitted
          if f], options.seed)

@@ -94,11 +94,14 @@ class Shard:
 
 
 def _ordered(units: Sequence[Unit]) -> None:
-    """Raise unless every unit's in-sweep needs come before it (no cycles, no repeats)."""
+    """Raise unless every unit's in-sweep needs come before it (no cycles) and no key repeats
+    (a ConfigError naming it: two settings of the sweep name one unit)."""
     seen: set[str] = set()
     keys = [u.key for u in units]
     if len(set(keys)) != len(keys):
-        raise ValueError("unit keys must be unique")
+        repeated = next(k for k in keys if keys.count(k) > 1)
+        raise ConfigError(f"two settings of the sweep name the same unit {repeated!r}; list "
+                          "each ratio, SNR and method once")
     for unit in units:
         late = [k for k in unit.needs if k in keys and k not in seen]
         if late:

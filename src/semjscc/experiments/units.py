@@ -1,16 +1,23 @@
 """Executor units shared by the experiments: a classifier trained on clean images and the
 DJSCC trainings of a sweep, each resumable from its run directory (:func:`run_state`), and
-evaluations, each cached in one file (:func:`fresh`)."""
+evaluations, each cached in one file (:func:`fresh`).
+
+Units are keyed by exact values: a compression ratio by its fraction (``2/12`` and ``1/6``
+are one unit), an SNR (or another real-valued setting) by its value up to
+:data:`SNR_TOLERANCE_DB` and its run-directory spelling (``f"{v:g}"``). A sweep that lists
+one unit twice is refused when the plan is checked, before anything is written
+(:func:`check_distinct_ratios`, :func:`check_distinct_values`)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ..checkpoint import load_checkpoint
-from ..config import Config
+from ..config import Config, ConfigError, parse_ratio
 from ..evaluation.results import write_results
 from ..training.jscc import train_jscc
 from ..training.task import train_task
@@ -18,6 +25,47 @@ from .executor import EVAL_STATES, Unit
 
 T = TypeVar("T")
 R = TypeVar("R", bound="TrainingRun")
+
+# Two SNRs (dB) closer than this name the same unit of a sweep.
+SNR_TOLERANCE_DB = 1e-3
+
+
+def check_distinct_ratios(key: str, ratios: Sequence[str]) -> None:
+    """ConfigError (naming both values and ``key``) when two of ``ratios`` are the same
+    fraction, e.g. ``2/12`` and ``1/6``."""
+    seen: dict[Fraction, str] = {}
+    for ratio in ratios:
+        value = parse_ratio(ratio)
+        if value in seen:
+            raise ConfigError(f"{key}: {seen[value]!r} and {ratio!r} are the same compression "
+                              f"ratio ({value.numerator}/{value.denominator}), one unit of the "
+                              "sweep; list each ratio once")
+        seen[value] = ratio
+
+
+def check_distinct_values(key: str, values: Sequence[float], unit: str = "dB",
+                          tolerance: float = SNR_TOLERANCE_DB) -> None:
+    """ConfigError (naming both values and ``key``) when two of ``values`` are one unit:
+    within ``tolerance`` of each other, or spelled alike in run-directory names
+    (``f"{v:g}"``)."""
+    for i, value in enumerate(values):
+        for other in values[:i]:
+            close = abs(float(value) - float(other)) <= tolerance
+            if close or f"{value:g}" == f"{other:g}":
+                why = (f"within {tolerance:g} {unit}, the tolerance of unit keys" if close
+                       else f"both named {value:g} in run directories")
+                raise ConfigError(f"{key}: {other!r} and {value!r} {unit} are one unit of the "
+                                  f"sweep ({why}); list each value once")
+
+
+def check_distinct_names(key: str, names: Sequence[Hashable]) -> None:
+    """ConfigError when ``names`` (labels that name run directories) repeat one."""
+    seen: set[Hashable] = set()
+    for name in names:
+        if name in seen:
+            raise ConfigError(f"{key}: {name!r} is listed twice (one unit of the sweep); list "
+                              "each once")
+        seen.add(name)
 
 
 def run_state(run_dir: Path, epochs: int) -> str:

@@ -25,7 +25,7 @@ from ..models import DHD, create_dhd
 from ..progress import progress
 from ..semantics import compute_hashes, dhd_augmentation
 from .distributed import all_reduce_sum, per_process_batch, training_session
-from .run import Run, unwrap
+from .run import Run, checked_fingerprint, unwrap
 from .seed import seed_everything
 
 log = logging.getLogger("semjscc.train_dhd")
@@ -67,7 +67,8 @@ def train_dhd(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
     """Train the DHD described by ``cfg.dhd`` on ``cfg.data``; returns the run directory."""
     with training_session(cfg.train.device) as (device, dist):
         seed_everything(cfg.seed + dist.rank)
-        run = Run(out_dir, cfg, kind="dhd", resume=resume, is_main=dist.is_main)
+        run = Run(out_dir, cfg, kind="dhd", resume=resume, is_main=dist.is_main,
+                  fingerprint=checked_fingerprint(cfg, []))
         fmt = memory_format(cfg.train.channels_last)
         model = create_dhd(cfg.dhd, num_classes_of(cfg.data), pretrained=not resume).to(
             device, memory_format=fmt)

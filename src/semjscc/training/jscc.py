@@ -6,6 +6,7 @@ Adam, MultiplicativeLR (lr ← decay·lr per epoch), the configured loss terms o
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -24,13 +25,14 @@ from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
 from ..device import autocast, memory_format
 from ..errors import CheckpointError, ConfigError
-from ..losses import WeightedLoss, build_loss
+from ..losses import WeightedLoss, build_loss, term_weights
 from ..models import JSCCModel, MultiHopDF
 from ..models.multihop import HopCodecs, create_codecs
 from ..progress import progress
+from ..registry import LOSSES
 from .distributed import DistInfo, per_process_batch, training_session
 from .optim import adam, maybe_compile
-from .run import Run, unwrap
+from .run import Run, checked_fingerprint, unwrap
 from .seed import seed_everything
 
 log = logging.getLogger("semjscc.train")
@@ -64,6 +66,26 @@ def warm_start(model: JSCCModel | HopCodecs, path: str | Path) -> None:
                               f"({len(mismatched)} mismatched tensors, e.g. {mismatched[:1]}); "
                               "warm-start from a checkpoint with the same model settings")
     model.load_state_dict(state)
+
+
+def trained_sources(cfg: Config, resume: bool) -> list[tuple[str, str, str]]:
+    """(label, checkpoint, kind) of every trained network a DeepJSCC run uses: the frozen
+    networks of its loss terms (``dhd``: the term's ``checkpoint`` or ``dhd.checkpoint``;
+    a term with a task network: its ``checkpoint`` or ``task.checkpoint``) and, unless
+    resuming, ``train.init_from``."""
+    sources = []
+    for name, (_, options) in term_weights(cfg.train.loss).items():
+        if "checkpoint" not in inspect.signature(LOSSES.get(name)).parameters:
+            continue
+        dhd = name == "dhd"
+        path = options.get("checkpoint") or (cfg.dhd.checkpoint if dhd else cfg.task.checkpoint)
+        if path:
+            sources.append((f"the {name} loss term's network {path}", str(path),
+                            "dhd" if dhd else "classifier"))
+    if cfg.train.init_from and not resume:
+        sources.append((f"train.init_from={cfg.train.init_from}", cfg.train.init_from,
+                        "deepjscc"))
+    return sources
 
 
 SNRSampler = Callable[[int, torch.device], list[float | torch.Tensor]]
@@ -150,7 +172,9 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
     """Train the DeepJSCC model described by ``cfg`` into ``out_dir``; returns the run dir."""
     with training_session(cfg.train.device) as (device, dist):
         seed_everything(cfg.seed + dist.rank)
-        run = Run(out_dir, cfg, kind="deepjscc", resume=resume, is_main=dist.is_main)
+        fingerprint = checked_fingerprint(cfg, trained_sources(cfg, resume))
+        run = Run(out_dir, cfg, kind="deepjscc", resume=resume, is_main=dist.is_main,
+                  fingerprint=fingerprint)
         relays = cfg.link.relays
         hop_snrs = cfg.link.hop_snrs_db()
         train_snrs = make_snr_sampler(cfg.train, hop_snrs)

@@ -7,6 +7,10 @@ Layout::
     RUN_DIR/last.pt       state after the latest finished epoch (resume point)
     RUN_DIR/best.pt       weights of the epoch with the best validation metric
 
+Checkpoints record the fingerprint of the data they were trained on
+(:mod:`semjscc.data.fingerprint`); a run that starts from or trains with other checkpoints
+compares theirs first (:func:`checked_fingerprint`).
+
 Nothing already done is lost: a run directory that holds a run is never overwritten
 without ``--resume``, and resuming with a changed configuration is refused.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,8 @@ import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..config import ConfigError, config_differences, save_config, to_dict
+from ..config import Config, ConfigError, config_differences, save_config, to_dict
+from ..data.fingerprint import KEY, check_same_data, checkpoint_fingerprint, data_fingerprint
 from ..files import write_text
 from .seed import collect_rng_states, restore_rng_states
 
@@ -39,14 +45,28 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(inner, "module", inner)
 
 
+def checked_fingerprint(cfg: Config, sources: Sequence[tuple[str, str | Path, str]]
+                        ) -> dict[str, Any]:
+    """The fingerprint of ``cfg.data``, compared with that of each (label, checkpoint path,
+    kind) of ``sources`` (the checkpoints the run starts from or trains with): another
+    dataset is refused, other files of the same one warned about."""
+    fingerprint = data_fingerprint(cfg.data)
+    for label, path, kind in sources:
+        check_same_data((label, checkpoint_fingerprint(path, kind)), ("this run", fingerprint))
+    return fingerprint
+
+
 class Run:
-    """Book-keeping of one training run; only the main process writes files."""
+    """Book-keeping of one training run; only the main process writes files. Its
+    checkpoints record ``fingerprint`` (of the training data, see
+    :func:`checked_fingerprint`) when given."""
 
     def __init__(self, out_dir: str | Path, cfg: Any, kind: str, resume: bool = False,
-                 is_main: bool = True) -> None:
+                 is_main: bool = True, fingerprint: dict[str, Any] | None = None) -> None:
         self.dir = Path(out_dir)
         self.cfg = cfg
         self.kind = kind
+        self.fingerprint = fingerprint
         self.is_main = is_main
         self.start_epoch = 0
         self.finished = False  # stopped early (e.g. learning rate below its floor)
@@ -131,7 +151,8 @@ class Run:
                 rows = list(csv.DictReader(fh))
         self._write_log(rows + [row])
         base = {"kind": self.kind, "config": to_dict(self.cfg), "epoch": epoch,
-                "best_metric": self.best, "metrics": row, "finished": finished}
+                "best_metric": self.best, "metrics": row, "finished": finished,
+                **({KEY: self.fingerprint} if self.fingerprint else {})}
         weights = unwrap(model).state_dict()
         if improved:
             save_checkpoint({**base, "model": weights}, self.best_path)

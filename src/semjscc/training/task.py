@@ -43,7 +43,7 @@ from ..models.classifiers import classifier_from_state_dict
 from ..progress import progress
 from ..semantics import Degrade
 from .distributed import DistInfo, training_session
-from .run import Run, unwrap
+from .run import Run, checked_fingerprint, unwrap
 from .seed import seed_everything
 
 log = logging.getLogger("semjscc.train_task")
@@ -201,7 +201,10 @@ def train_task(cfg: Config, out_dir: str | Path, resume: bool = False,
     t = cfg.task
     with training_session(cfg.train.device) as (device, dist):
         seed_everything(cfg.seed + dist.rank)
-        run = Run(out_dir, cfg, kind="classifier", resume=resume, is_main=dist.is_main)
+        start = [(f"task.checkpoint={t.checkpoint}", t.checkpoint, "classifier")
+                 ] if reconstruct is not None and t.checkpoint else []
+        run = Run(out_dir, cfg, kind="classifier", resume=resume, is_main=dist.is_main,
+                  fingerprint=checked_fingerprint(cfg, start))
         train_loader, val_loader, multi = _loaders(cfg, dist)
         num_classes = num_classes_of(cfg.data)
         if reconstruct is None:

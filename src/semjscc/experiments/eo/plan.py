@@ -16,7 +16,12 @@ from ...evaluation.results import interval_columns
 from ...models import create_classifier
 from ...semloss import FAMILIES, AllocationProblem
 from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
-from ..units import TrainingRun
+from ..units import (
+    TrainingRun,
+    check_distinct_names,
+    check_distinct_ratios,
+    check_distinct_values,
+)
 from .analysis import SNR_OFFSET_DB
 
 PROTOCOLS = ("mismatched", "matched")
@@ -144,11 +149,15 @@ def metric_columns(cfg: Config) -> list[str]:
 def check_prerequisites(cfg: Config) -> None:
     """Refuse early, in one line, what would fail later: missing data, missing ImageNet
     weights of the classifier, multi-label data, unknown channels, ratios, protocols, codecs,
-    fit metrics or families, and a malformed ``eo.users``."""
+    fit metrics or families, a malformed ``eo.users``, and sweep values naming one unit twice
+    (ratios ``2/12`` and ``1/6``, SNRs within the tolerance)."""
     eo = cfg.eo
     if not eo.ratios or not eo.snr_db or not eo.channels:
         raise ConfigError("eo.channels, eo.ratios and eo.snr_db must each list at least one "
                           "value")
+    check_distinct_ratios("eo.ratios", eo.ratios)
+    check_distinct_values("eo.snr_db", eo.snr_db)
+    check_distinct_names("eo.channels", [build_channel(spec).label for spec in eo.channels])
     check_single_label_data(cfg, "EO")
     if cfg.task.pretrained.lower() != "none":
         create_classifier(cfg.task, num_classes_of(cfg.data), image_size=cfg.data.image_size)

@@ -18,7 +18,7 @@ from ...losses import method_label, term_weights
 from ...models import create_classifier
 from ...registry import LOSSES
 from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model, ratio_slug
-from ..units import TrainingRun, method_slug
+from ..units import TrainingRun, check_distinct_ratios, check_distinct_values, method_slug
 
 CLASSIFIERS = ("task", "indep")  # result-column suffixes: T, the independent classifier
 RECONSTRUCTION = ("psnr", "ssim", "ssim_gray", "ms_ssim", "lpips")
@@ -122,8 +122,9 @@ def build_plan(cfg: Config, out: Path) -> ImportancePlan:
 
 def check_prerequisites(cfg: Config) -> None:
     """Refuse early, in one line, what would fail later: missing data, multi-label data,
-    empty grids, duplicate methods, unknown loss terms or options, layers T lacks, channels,
-    ratios, codecs, and a bad independent-classifier config."""
+    empty grids, duplicate methods, ratios or SNRs (one unit listed twice), unknown loss
+    terms or options, layers T lacks, channels, ratios, codecs, and a bad
+    independent-classifier config."""
     imp = cfg.importance
     if not imp.methods or not imp.ratios or not imp.train_snr_db or not imp.test_snr_db:
         raise ConfigError("importance.methods, ratios, train_snr_db and test_snr_db must each "
@@ -132,6 +133,9 @@ def check_prerequisites(cfg: Config) -> None:
     if len(set(labels)) != len(labels):
         raise ConfigError(f"importance.methods: two methods share a label ({', '.join(labels)}); "
                           "each loss mapping must name a different set of terms")
+    check_distinct_ratios("importance.ratios", imp.ratios)
+    check_distinct_values("importance.train_snr_db", imp.train_snr_db)
+    check_distinct_values("importance.test_snr_db", imp.test_snr_db)
     for loss in imp.methods:
         for name, (_, options) in term_weights(loss).items():
             LOSSES.check_options(name, options, f"importance.methods: {name}", positional=2)

@@ -23,7 +23,12 @@ from ...losses import method_label
 from ...models import create_dhd, create_model
 from ...models.pretrained import resolve_weights
 from ...training.bench import bench_model
-from ..units import TrainingRun, method_slug
+from ..units import (
+    TrainingRun,
+    check_distinct_names,
+    check_distinct_values,
+    method_slug,
+)
 
 # The columns naming a setting of the results (rows that differ only in their training seed
 # are pooled in the report).
@@ -168,11 +173,17 @@ def build_plan(cfg: Config, out: Path, lpips_usable: bool = True) -> Plan:
 
 
 def check_prerequisites(cfg: Config, lpips_required: bool) -> bool:
-    """Refuse early (one clear line) when data or required weights are missing, and say
+    """Refuse early (one clear line) when data or required weights are missing or a sweep
+    value repeats a unit (e.g. SNRs 5 and 5.000001), and say
     whether LPIPS is usable. Without the ImageNet AlexNet, LPIPS is required for real data
     (the paper's headline metric) and optional (one warning, empty column, no LPIPS-trained
     method) for the synthetic presets."""
-    unknown = [c for c in cfg.sweep.separation if c not in SEPARATION_CODECS]
+    sweep = cfg.sweep
+    check_distinct_values("sweep.snr_db", sweep.snr_db)
+    check_distinct_names("sweep.relays", sweep.relays)
+    check_distinct_names("sweep.per_hop_codecs", sweep.per_hop_codecs)
+    check_distinct_names("sweep.methods", [method_label(loss) for loss in sweep.methods])
+    unknown = [c for c in sweep.separation if c not in SEPARATION_CODECS]
     if unknown:
         raise ConfigError(f"sweep.separation: unknown codec {unknown[0]!r}; choose from "
                           f"{', '.join(SEPARATION_CODECS)}")

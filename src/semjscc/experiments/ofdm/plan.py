@@ -12,7 +12,7 @@ from ...channels import OFDM, Channel, build_channel
 from ...config import Config, ConfigError, derive
 from ...evaluation.results import interval_columns
 from ..djscc import SingleHopPlan, check_single_label_data, djscc_for, djscc_model
-from ..units import TrainingRun
+from ..units import TrainingRun, check_distinct_names, check_distinct_values
 
 OFDM_HEADLINE = ["accuracy", "psnr", "ssim"]
 OFDM_SETTING = ["method", "train_channel", "channel", "tdl_model", "speed_mps", "csi", "snr_db",
@@ -79,7 +79,8 @@ def channel_uses(channel: Channel, k: int) -> int:
 
 def check_prerequisites(cfg: Config) -> None:
     """Refuse early, in one line: missing or multi-label data, empty grids, a test channel
-    that is not ``ofdm``, bad channel options, and a digital section that cannot run."""
+    that is not ``ofdm``, bad channel options, a digital section that cannot run, and sweep
+    values naming one unit twice."""
     study = cfg.ofdm
     if not (study.train_channels and study.speeds and study.csi and study.test_snr_db):
         raise ConfigError("ofdm.train_channels, speeds, csi and test_snr_db must each list at "
@@ -91,6 +92,9 @@ def check_prerequisites(cfg: Config) -> None:
         if key in study.channel:
             raise ConfigError(f"ofdm.channel.{key}: set it with ofdm.speeds / ofdm.csi, not "
                               "in the test channel")
+    check_distinct_values("ofdm.speeds", study.speeds, "m/s")
+    check_distinct_values("ofdm.test_snr_db", study.test_snr_db)
+    check_distinct_names("ofdm.csi", study.csi)
     check_single_label_data(cfg, "ofdm")
     for spec in study.train_channels.values():
         build_channel(spec)
