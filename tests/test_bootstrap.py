@@ -196,7 +196,7 @@ def test_pool_seeds_groups_settings_and_stacks_scores() -> None:
 def test_sweep_seeds_are_checked() -> None:
     with pytest.raises(ConfigError, match="sweep.seeds.*must not repeat a seed"):
         load_config("tiny/df", ["sweep.seeds=[1, 1]"])
-    with pytest.raises(ConfigError, match="sweep.seeds.*whole number >= 0"):
+    with pytest.raises(ConfigError, match="sweep.seeds.*whole numbers in 0..4294967295"):
         load_config("tiny/df", ["sweep.seeds=[-1]"])
     cfg = load_config("tiny/df", ["sweep.seeds=[3, 4]"])
     assert cfg.training_seeds() == [(3, "_seed3"), (4, "_seed4")]

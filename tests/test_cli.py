@@ -83,7 +83,7 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     bad.write_bytes(b"\x00" * 100)
     assert main(["eval", "--checkpoint", str(bad), "--out", str(tmp_path / "r.csv")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and str(bad) in err and "retrain" in err
+    assert "\n" not in err and str(bad) in err and "pass the best.pt or last.pt of a run" in err
 
     img = tmp_path / "broken.jpg"
     img.write_bytes(b"not a jpeg")

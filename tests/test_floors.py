@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from semjscc.experiments.floors import (
     gated,
     importance_floors,
 )
+from semjscc.experiments.importance.plan import build_plan
 from semjscc.experiments.importance.report import write_report
 from semjscc.semantics import Degrade
 from semjscc.training.task import task_optimizer, train_task
@@ -97,7 +97,7 @@ def report_text(tmp_path: Path, rows: list[dict[str, Any]]) -> str:
     cfg = with_overrides(Config(), [
         "experiment=importance", "data.kind=synthetic-eo", "data.image_size=32",
         "data.num_images={train: 10, val: 10, test: 10, db: 10}", "importance.separation=[]"])
-    plan = SimpleNamespace(cfg=cfg, out=tmp_path)
+    plan = build_plan(cfg, tmp_path)
     return write_report(plan, rows, [], torch.device("cpu"), 1.0).read_text()
 
 

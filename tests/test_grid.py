@@ -180,8 +180,8 @@ def test_reproduction_writes_and_links_its_example_grid(tmp_path, preset, sets, 
     assert all(torch.all(t == 0.5) for t in cells[f"{prefix}digital-webp-mcs9"].values())
     # the DJSCC cell is the evaluated checkpoint's output under the evaluation's seed (with
     # several training seeds, importance-tiny's default: the first seed's model)
-    model, run_cfg = load(sorted(out.glob(f"djscc/{djscc.split()[-1]}/*/best.pt"))[0],
-                          kind="deepjscc")
+    trained = sorted(p for p in out.glob("djscc/**/best.pt") if "base" not in p.parts)
+    model, run_cfg = load(trained[0], kind="deepjscc")  # (not the shared MSE base)
     system = df_system(model, build_channel(run_cfg.link.channel), [10.0])
     assert torch.equal(cells[djscc]["10 dB"], examples.output(system))
     assert not lost_images(cells[djscc]["10 dB"]).any()
