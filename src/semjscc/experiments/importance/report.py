@@ -26,7 +26,6 @@ from ..report import (
     diff_cell,
     interval_note,
     markdown_table,
-    num,
     tally,
     time_and_device_lines,
     versus_digital,
@@ -330,7 +329,7 @@ def _digital(rows: list[dict[str, Any]]) -> list[str]:
               f"mid-gray). The sentences compare paired ({interval_note(rows)})."), ""]
     table, sentences = [], []
     for key in sorted(at[chains[0]]):
-        cells = [num(key[0], 4), f"{key[1]:g}"]
+        cells = [ratio_label(key[0]), f"{key[1]:g}"]
         for m in methods + chains:
             r = at[m].get(key)
             cells.append("" if r is None or r.get("accuracy_indep") is None else
@@ -342,7 +341,7 @@ def _digital(rows: list[dict[str, Any]]) -> list[str]:
         best = max((m for m in methods if key in at[m]),
                    key=lambda m: at[m][key]["accuracy_indep"], default=None)
         if adaptive is not None and best is not None:
-            sentences.append(versus_digital(f"R = {num(key[0], 4)}, {key[1]:g} dB", best,
+            sentences.append(versus_digital(f"R = {ratio_label(key[0])}, {key[1]:g} dB", best,
                                             at[best][key], adaptive, "accuracy_indep",
                                             "(independent classifier)"))
     header = ["R", "SNR [dB]", *methods, *chains]
