@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.error import URLError
@@ -59,6 +60,30 @@ MICRO_REPRODUCE = [
     "judges.classifier=false",
     "eval.alexnet_weights=none",
 ]
+
+
+def fill(argv: list[object], w: dict[str, Path], new: Path) -> list[str]:
+    """A bad-input corpus case's argv: ``{name}`` -> the world file ``name``, ``{new}`` -> a
+    fresh path, ``{missing}`` -> a path that does not exist."""
+    names = {**{k: str(v) for k, v in w.items()}, "new": str(new)}
+    if "root" in w:
+        names["missing"] = str(w["root"] / "does-not-exist")
+    return [re.sub(r"\{(\w+)\}", lambda m: names.get(m[1], m[0]), str(a)) for a in argv]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file and folder under ``root``: equal snapshots, nothing
+    written, created or removed."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def one_error_line(code: int, err: str, argv: list[str]) -> str:
+    """The single ``error:`` line of a refused command (exit 2, no traceback, never the
+    catch-all "unexpected error")."""
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert code == 2, (argv, err)
+    assert len(errors) == 1 and "Traceback" not in err and "unexpected error" not in err, err
+    return errors[0]
 
 
 def sets(overrides: list[str]) -> list[str]:

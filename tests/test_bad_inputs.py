@@ -4,7 +4,6 @@ overwrite nothing."""
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import fill, one_error_line, snapshot
 from PIL import Image
 
 from semjscc.cli import main
@@ -428,16 +428,6 @@ CASES: list[tuple[list[object], str]] = [
 ]
 
 
-def fill(argv: list[object], w: dict[str, Path], new: Path) -> list[str]:
-    """Replace ``{name}`` by the world file ``name``; ``{new}`` is a fresh path."""
-    names = {**{k: str(v) for k, v in w.items()}, "new": str(new),
-             "missing": str(w["root"] / "does-not-exist")}
-    return [re.sub(r"\{(\w+)\}", lambda m: names.get(m[1], m[0]), str(a)) for a in argv]
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
-            if p.is_file()}
 
 
 def test_the_corpus_is_large() -> None:
@@ -453,10 +443,8 @@ def test_bad_input_is_one_clean_line(index: int, world: dict[str, Path], tmp_pat
     capsys.readouterr()
     code = main(fill(argv, world, new))
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert code == 2, (argv, err)
-    assert len(errors) == 1 and "Traceback" not in err, err
-    assert expect in errors[0], (expect, errors[0])
+    error = one_error_line(code, err, argv)
+    assert expect in error, (expect, error)
     assert snapshot(world["root"]) == before  # nothing written or overwritten
     assert not new.exists() or not any(new.rglob("*.pt"))
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from conftest import MICRO_REPRODUCE
+from conftest import MICRO_REPRODUCE, fill, one_error_line, snapshot
 
 from semjscc.cli import main
 from semjscc.config import ConfigError, load_config, save_config
@@ -224,16 +223,6 @@ CASES: list[tuple[list[str], str]] = [
 ]
 
 
-def fill(argv: list[str], w: dict[str, Path], new: Path) -> list[str]:
-    names = {**{k: str(v) for k, v in w.items()}, "new": str(new)}
-    return [re.sub(r"\{(\w+)\}", lambda m: names.get(m[1], m[0]), a) for a in argv]
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file and folder under ``root``: size and modification time."""
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
-
-
 def test_the_corpus_is_large() -> None:
     assert len(CASES) >= 20
 
@@ -248,10 +237,8 @@ def test_bad_input_is_one_clean_line_and_changes_nothing(
     capsys.readouterr()
     code = main(fill(argv, world, new))
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert code == 2, (argv, err)
-    assert len(errors) == 1 and "Traceback" not in err and "unexpected error" not in err, err
-    assert fill([expect], world, new)[0] in errors[0], (expect, errors[0])
+    error = one_error_line(code, err, argv)
+    assert fill([expect], world, new)[0] in error, (expect, error)
     assert snapshot(world["root"]) == before  # no input, no foreign folder touched
     assert snapshot(tmp_path) == around and not new.exists()  # nothing written at all
 

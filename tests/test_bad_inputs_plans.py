@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import fill, one_error_line, snapshot
 from PIL import Image
 
 from semjscc.channels.quantize import Codebook
@@ -175,14 +176,6 @@ CASES: list[tuple[list[object], str]] = [
 ]
 
 
-def fill(argv: list[object], w: dict[str, Path], new: Path) -> list[str]:
-    names = {**{k: str(v) for k, v in w.items()}, "new": str(new)}
-    return [re.sub(r"\{(\w+)\}", lambda m: names.get(m[1], m[0]), str(a)) for a in argv]
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
-            if p.is_file()}
 
 
 def test_the_corpus_is_large() -> None:
@@ -198,10 +191,8 @@ def test_bad_input_is_one_clean_line(index: int, world: dict[str, Path], tmp_pat
     capsys.readouterr()
     code = main(fill(argv, world, new))
     err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert code == 2, (argv, err)
-    assert len(errors) == 1 and "Traceback" not in err and "unexpected error" not in err, err
-    assert expect in errors[0], (expect, errors[0])
+    error = one_error_line(code, err, argv)
+    assert expect in error, (expect, error)
     assert snapshot(world["root"]) == before  # nothing written or overwritten
     assert not new.exists() or not any(new.iterdir())
     assert not Path(f"{new}.csv").exists()
