@@ -186,11 +186,11 @@ class CachedEvaluations(Generic[T]):
     def add(self, key: str, label: str, sources: Callable[[], list[Path]],
             rows: Callable[[T], list[dict[str, Any]]], needs: tuple[str, ...] = ()) -> None:
         cache = self.out / "eval" / f"{key}.csv"
-        self.caches.append(cache)
+        common, scoring, columns = self.common, self.scoring, self.columns  # not self: a
+        self.caches.append(cache)  # unit sent to another process carries only what it uses
         self.units.append(evaluation_unit(
-            f"eval/{key}", label, cache, lambda: [*sources(), *self.common],
-            lambda: write_results(rows(self.scoring()), cache, self.columns),
-            (*self.needs, *needs)))
+            f"eval/{key}", label, cache, lambda: [*sources(), *common],
+            lambda: write_results(rows(scoring()), cache, columns), (*self.needs, *needs)))
 
     def add_djscc(self, runs: Sequence[R], root: Path, stage: str,
                   rows: Callable[[R, T], list[dict[str, Any]]]) -> None:
