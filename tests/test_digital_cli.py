@@ -224,7 +224,10 @@ def test_bench_digital_prints_figures_per_mcs(capsys) -> None:
         assert r[3] == f"{transport_block(9, 1024).tb_bits:,}" and float(r[7]) > 0
         assert float(r[8]) == pytest.approx(float(r[7]) * 1352 / 1e6, rel=0.05, abs=1e-4)
         shares = [float(s.rstrip("%")) for s in r[9:]]
-        assert len(shares) == 5 and all(s >= 0 for s in shares) and sum(shares) <= 100.5
+        # the link stages are timed inside the call, so they share its wall time; the codec
+        # shares come from a separate timing of the same work (noise can push the sum of all
+        # five above 100 %)
+        assert len(shares) == 5 and all(s >= 0 for s in shares) and sum(shares[2:]) <= 100.5
 
 
 @pytest.mark.parametrize("spec, expected", [
