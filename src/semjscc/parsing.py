@@ -84,8 +84,10 @@ def parse_yaml(text: str, source: str) -> Any:
     """The YAML value of ``text`` (safe tags only) within the limits; ``source`` (a file or
     ``--set key``) names it in errors. Invalid YAML is a :class:`SyntaxInputError`."""
     _check_size(text, source)
+    loader = None
     try:
-        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
+        loader = _BoundedLoader(text)  # a yaml.SafeLoader with limits: safe tags only
+        return loader.get_single_data()
     except _Limit as exc:
         raise InputError(f"{source} {exc}; simplify it") from None
     except yaml.YAMLError as exc:
@@ -93,6 +95,9 @@ def parse_yaml(text: str, source: str) -> Any:
                                f"{first_line(exc)})") from None
     except ValueError:
         raise InputError(_TOO_LONG.format(source=source)) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def json_depth(text: str) -> int:
