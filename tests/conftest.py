@@ -11,6 +11,7 @@ import pytest
 import torch
 import torchvision.models as tvm
 
+from semjscc.cli import main
 from semjscc.config import Config, load_config
 
 MICRO = [
@@ -84,6 +85,21 @@ def one_error_line(code: int, err: str, argv: list[str]) -> str:
     assert code == 2, (argv, err)
     assert len(errors) == 1 and "Traceback" not in err and "unexpected error" not in err, err
     return errors[0]
+
+
+def refused(argv: list[object], world: dict[str, Path], new: Path,
+            capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """Run a bad-input corpus case (``fill``-ed against ``world``, ``{new}`` -> ``new``):
+    it must be refused in one error line (:func:`one_error_line`) and leave every file and
+    folder under ``world["root"]`` as it was. Returns (the error line, all of stderr)."""
+    before = snapshot(world["root"])
+    capsys.readouterr()
+    argv = fill(argv, world, new)
+    code = main(argv)
+    err = capsys.readouterr().err
+    error = one_error_line(code, err, argv)
+    assert snapshot(world["root"]) == before  # nothing written or overwritten
+    return error, err
 
 
 def sets(overrides: list[str]) -> list[str]:

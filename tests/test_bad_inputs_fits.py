@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import MICRO_REPRODUCE, fill, one_error_line, snapshot
+from conftest import MICRO_REPRODUCE, fill, refused, snapshot
 
 from semjscc.cli import main
 from semjscc.config import ConfigError, load_config, save_config
@@ -233,13 +233,9 @@ def test_bad_input_is_one_clean_line_and_changes_nothing(
         capsys: pytest.CaptureFixture[str]) -> None:
     argv, expect = CASES[index]
     new = tmp_path / "new"
-    before, around = snapshot(world["root"]), snapshot(tmp_path)
-    capsys.readouterr()
-    code = main(fill(argv, world, new))
-    err = capsys.readouterr().err
-    error = one_error_line(code, err, argv)
+    around = snapshot(tmp_path)
+    error, _ = refused(argv, world, new, capsys)  # no input, no foreign folder touched
     assert fill([expect], world, new)[0] in error, (expect, error)
-    assert snapshot(world["root"]) == before  # no input, no foreign folder touched
     assert snapshot(tmp_path) == around and not new.exists()  # nothing written at all
 
 
