@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import refused
+from conftest import refused, sets
 from PIL import Image
 
 from semjscc.cli import main
@@ -28,10 +28,6 @@ MICRO = [
     "train.device=cpu",
     "link.relays=0",
 ]
-
-
-def sets(overrides: list[str]) -> list[str]:
-    return [a for o in overrides for a in ("--set", o)]
 
 
 def png_header(path: Path, width: int, height: int) -> Path:

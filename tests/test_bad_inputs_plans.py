@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import fill, refused
+from conftest import fill, refused, sets
 from PIL import Image
 
 from semjscc.channels.quantize import Codebook
@@ -45,10 +45,6 @@ DHD = ["dhd.width=8", "dhd.num_bits=8", "dhd.epochs=1", "dhd.batch_size=16"]
 TASK = ["task.batch_size=16", "task.epochs=1", "task.model=resnet-tiny", "task.width=8",
         "task.pretrained=none"]
 EO = ["data.kind=synthetic-eo"]
-
-
-def sets(overrides: list[str]) -> list[str]:
-    return [a for o in overrides for a in ("--set", o)]
 
 
 def write_cifar(folder: Path, bad_label: object = None) -> Path:
