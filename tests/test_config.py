@@ -97,7 +97,8 @@ def test_tiny_df_trains_with_the_recipe_of_the_tiny_reproduction(tmp_path):
     mse = next(r for r in plan.df_runs if r.method == "mse" and r.relays == 0)
     assert mse.cfg.train.init_from == str(base.checkpoint)  # r = 0: base, then fine-tune
     t = df.train
-    recipe = ("schedule", "weight_decay", "fused_adam", "precision", "loss", "epoch_images")
+    recipe = ("schedule", "weight_decay", "grad_clip", "fused_adam", "precision", "loss",
+              "epoch_images")
     for run in (base, mse):
         assert {k: getattr(run.cfg.train, k) for k in recipe} == {k: getattr(t, k) for k in recipe}
         assert run.cfg.train.snr_db_range == t.snr_db_range == [-15.0, 25.0]

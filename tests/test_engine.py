@@ -242,3 +242,30 @@ def test_one_pair_per_hop_trains_loads_and_evaluates(tmp_path, micro_overrides):
     assert rows[0]["shared_codec"] is False and rows[0]["relays"] == 1
     with pytest.raises(ConfigError, match="cannot serve 2; evaluate it at --relays 1"):
         evaluate_df_checkpoint(run / "best.pt", relays=[2], snr_db=[0.0])
+
+
+@pytest.mark.parametrize("clip", [None, 0.05])
+def test_grad_clip_bounds_each_step(clip):
+    # one SGD step at lr 1 moves the weights by exactly the (clipped) gradient
+    from semjscc.training.distributed import DistInfo
+    from semjscc.training.jscc import run_epoch
+
+    class Scale(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(3, 1, 1))
+
+        def forward(self, x, snrs, generator=None):
+            return {"x_hat": x * self.w}
+
+    link = Scale()
+    x = torch.full((2, 3, 4, 4), 0.5)
+    loader = [{"image": x, "label": torch.zeros(2, dtype=torch.long)}]
+    objective = lambda s, s_hat, labels: {"loss": (s_hat - 2 * s).pow(2).mean()}  # noqa: E731
+    grad = 2 * (0.5 - 1.0) * 0.5 * torch.ones(3) / 3  # d loss / d w_c, one per channel
+    run_epoch(link, objective, loader, lambda b, d: [torch.zeros(b)], torch.device("cpu"),
+              DistInfo(), torch.optim.SGD(link.parameters(), lr=1.0), grad_clip=clip)
+    step = (link.w.detach().flatten() - 1.0).abs()
+    expected = grad.abs() * (1.0 if clip is None else clip / grad.norm())
+    assert torch.allclose(step, expected, atol=1e-6)
+    assert clip is None or abs(float(step.norm()) - clip) < 1e-6

@@ -1,7 +1,8 @@
 """Train one DeepJSCC model end to end through ``relays + 1`` DF hops.
 
-Adam, MultiplicativeLR (lr ← decay·lr per epoch), the configured loss terms on images in
-[0, 1] over the configured channel, validation each epoch. Works on CPU, one GPU, or several with ``torchrun``.
+Adam (optionally with clipped gradients), the schedule of ``train.schedule``, the configured
+loss terms on images in [0, 1] over the configured channel, validation each epoch. Works on
+CPU, one GPU, or several with ``torchrun``.
 """
 
 from __future__ import annotations
@@ -128,13 +129,14 @@ def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sample
               generator: torch.Generator | None = None, desc: str = "",
               fmt: torch.memory_format = torch.contiguous_format,
               batch_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-              precision: str = "fp32") -> dict[str, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given (stepping
-    ``batch_scheduler`` after every batch), the forward pass and loss in ``precision``
-    (autocast). ``snr_sampler(B, device)`` gives the hop SNRs of a batch. Returns
-    image-weighted means of the objective's terms plus ``psnr`` (per image, output clamped
-    to [0, 1]) and ``images``, synchronised over DDP processes through torchmetrics; the
-    loop itself never waits for the device (a NaN shows in the means)."""
+              precision: str = "fp32", grad_clip: float | None = None) -> dict[str, float]:
+    """One pass over ``loader``; trains when ``optimizer`` is given (clipping the
+    gradients' joint L2 norm to ``grad_clip`` if set, stepping ``batch_scheduler`` after
+    every batch), the forward pass and loss in ``precision`` (autocast).
+    ``snr_sampler(B, device)`` gives the hop SNRs of a batch. Returns image-weighted means
+    of the objective's terms plus ``psnr`` (per image, output clamped to [0, 1]) and
+    ``images``, synchronised over DDP processes through torchmetrics; the loop itself never
+    waits for the device (a NaN shows in the means)."""
     training = optimizer is not None
     link.train(training)
     sums: dict[str, SumMetric] = {}  # image-weighted sums; no NaN check (it would sync)
@@ -149,6 +151,8 @@ def run_epoch(link: torch.nn.Module, objective: WeightedLoss, loader, snr_sample
         if training:
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
+            if grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(link.parameters(), grad_clip)
             optimizer.step()
             if batch_scheduler is not None:
                 batch_scheduler.step()
@@ -209,7 +213,7 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
             tr = run_epoch(link, objective, train_loader, train_snrs, device, dist, optimizer,
                            desc=f"epoch {epoch}/{cfg.train.epochs} train", fmt=fmt,
                            batch_scheduler=scheduler if per_batch else None,
-                           precision=cfg.train.precision)
+                           precision=cfg.train.precision, grad_clip=cfg.train.grad_clip)
             seconds = time.perf_counter() - start
             val_gen.manual_seed(cfg.seed + 10_000 + dist.rank)
             va = run_epoch(link, objective, val_loader, lambda b, d: hop_snrs, device, dist,
