@@ -480,3 +480,13 @@ def test_shared_base_starts_every_method_with_one_budget(tmp_path: Path) -> None
     no_base = build_plan(load_config("importance-tiny/reproduce", ["sweep.base_set=[]"]),
                          tmp_path)
     assert not no_base.bases and all(r.cfg.train.init_from is None for r in no_base.runs)
+
+
+def test_report_states_the_training_recipe_of_bases_and_methods(tmp_path: Path) -> None:
+    from semjscc.experiments.importance.report import _budget
+
+    text = _budget(build_plan(load_config("importance-tiny/reproduce"), tmp_path))
+    assert ("(trained 80 epochs, lr 0.002, onecycle, gradient norm clipped at 0.1) and trains "
+            "3 epochs, batch 32, lr 0.0005 (onecycle) with its own loss") in text
+    plain = build_plan(load_config("importance-tiny/reproduce", ["sweep.base_set=[]"]), tmp_path)
+    assert _budget(plain) == "3 epochs, batch 32, lr 0.002 (onecycle)"
