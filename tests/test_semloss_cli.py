@@ -221,3 +221,17 @@ def test_main_prints_one_line_errors_with_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "non-finite accuracy at CSV lines 5" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_fit_in_two_processes_writes_the_same_files(tmp_path, capsys):
+    results = write(tmp_path / "results.csv", rows(("awgn", "rician")))
+    for workers in ("1", "2"):
+        assert cli.run_fit(parse(["fit-semloss", str(results), "--metric", "accuracy,psnr",
+                                  "--family", "U1,U3", "--group-by", "channel", "--out",
+                                  str(tmp_path / workers), "--starts", "3", "--max-terms", "2",
+                                  "--workers", workers])) == 0
+    for name in ("fit.json", "fit.csv"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes()
+    with pytest.raises(ConfigError, match="--workers 0"):
+        cli.run_fit(parse(["fit-semloss", str(results), "--metric", "accuracy", "--out",
+                           str(tmp_path / "0"), "--workers", "0"]))

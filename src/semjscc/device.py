@@ -11,6 +11,13 @@ import torch
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def resolve_device(spec: str = "auto") -> torch.device:
     """``auto`` -> this rank's CUDA device when available, else CPU."""
     if spec == "auto":

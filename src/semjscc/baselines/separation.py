@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +53,7 @@ from PIL import Image, features
 from torch import Tensor
 
 from ..channels import AWGN, Channel
+from ..device import usable_cpus
 from ..errors import ConfigError, SemjsccError
 
 SEPARATION_CODECS: tuple[str, ...] = ("jpeg2000", "webp", "avif")
@@ -190,13 +190,6 @@ def _to_pil(image: np.ndarray) -> Image.Image:
         raise ValueError(f"expected a uint8 (H, W, 3) RGB image, got {image.dtype} "
                          f"{tuple(image.shape)}")
     return Image.fromarray(np.ascontiguousarray(image), "RGB")
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class EncodedFiles:
@@ -358,7 +351,7 @@ class SeparationSystem:
                  hops: int = 1, workers: int | None = None) -> None:
         self.spec = require_codec(codec)
         self.hops = hops
-        self.workers = workers or _usable_cpus()
+        self.workers = workers or usable_cpus()
         self.channel = channel if channel is not None else AWGN()
         self.fading = not isinstance(self.channel, AWGN)
         if on_unreachable not in ("gray", "nan", "raise"):

@@ -80,6 +80,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--starts", type=int, default=20, help="multi-starts per fit")
     p.add_argument("--max-terms", type=int, default=MAX_TERMS,
                    help="largest number of terms N tried for U3 (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes fitting the group x metric pairs side by side (the result "
+                   "is the same for any number; default %(default)s)")
     p.set_defaults(func=run_fit)
 
     a = sub.add_parser(
@@ -172,7 +175,9 @@ def run_fit(args: argparse.Namespace) -> int:
         m_min=_per_metric(args.m_min, metrics, "--m-min"), seed=args.seed, starts=args.starts,
         max_terms=args.max_terms)
     started = time.perf_counter()
-    fit = fit_semloss(rows, options, args.out, where, str(args.results))
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: give 1 or more processes")
+    fit = fit_semloss(rows, options, args.out, where, str(args.results), workers=args.workers)
     for g in fit.groups:
         print("".join(f"note ({group_label(g.group)}): {line}\n" for line in g.notes), end="")
     print("".join(f"note: {line}\n" for line in dict.fromkeys(

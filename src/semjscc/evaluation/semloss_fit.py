@@ -20,6 +20,9 @@ import csv
 import io
 import json
 import logging
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -263,11 +266,22 @@ def fit_points(rows: list[dict[str, Any]], options: FitOptions, where: dict[str,
     return points, groups
 
 
+def _processes(workers: int) -> AbstractContextManager[Executor | None]:
+    """A pool of ``workers`` spawned processes (the fits are pure Python and numpy, so
+    threads would share one core), or no pool for fewer than two."""
+    if workers < 2:
+        return nullcontext(None)
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path,
-                where: dict[str, Any] | None = None, source: str = "results.csv") -> FitResult:
+                where: dict[str, Any] | None = None, source: str = "results.csv",
+                workers: int = 1) -> FitResult:
     """Fit every metric × family of ``options`` per group of the ``rows`` matching ``where``
-    and write fit.json, fit.csv and the figures into ``out``. Everything is checked before
-    anything is fitted or written."""
+    and write fit.json, fit.csv and the figures into ``out``; the families of each metric
+    are fitted side by side in ``workers`` spawned processes (so a script calling this with
+    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard). Everything is
+    checked before anything is fitted or written."""
     where = dict(where or {})
     points, groups = fit_points(rows, options, where, source)
     out = Path(out)
@@ -281,14 +295,16 @@ def fit_semloss(rows: list[dict[str, Any]], options: FitOptions, out: str | Path
         families = _families(options, p.metric, group_label(p.group), p.quality.size, single,
                              group.notes)
         fitted.append((p, group, families))
-    for p, group, families in fitted:
-        if families:
-            mf = fit_metric(p.cr, p.snr, p.quality, families, m_min=options.m_min.get(p.metric),
-                            starts=options.starts, seed=options.seed,
-                            max_terms=options.max_terms)
-            group.metrics[p.metric] = (p.norm, mf)
-            group.notes.extend(fold_notes(p.metric, mf))
-            group.warnings.extend(fit_warnings(p, mf))
+    with _processes(workers) as executor:
+        for p, group, families in fitted:
+            if families:
+                mf = fit_metric(p.cr, p.snr, p.quality, families,
+                                m_min=options.m_min.get(p.metric), starts=options.starts,
+                                seed=options.seed, max_terms=options.max_terms,
+                                executor=executor)
+                group.metrics[p.metric] = (p.norm, mf)
+                group.notes.extend(fold_notes(p.metric, mf))
+                group.warnings.extend(fit_warnings(p, mf))
     for group in groups.values():
         for line in group.warnings:
             log.warning("%s: %s", source, line)

@@ -23,7 +23,9 @@ projection, with Kaufman's Jacobian), which keeps these exponential sums well co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -477,15 +479,20 @@ class MetricFit:
 
 def fit_metric(cr: ArrayLike, snr_db: ArrayLike, values: ArrayLike,
                families: Sequence[str] = ("U1",), *, m_min: float | None = None,
-               starts: int = 20, seed: int = 0, max_terms: int = MAX_TERMS) -> MetricFit:
+               starts: int = 20, seed: int = 0, max_terms: int = MAX_TERMS,
+               executor: Executor | None = None) -> MetricFit:
     """The same families fitted to one metric's points (each its own parameters); ``m_min``
     holds U1's floor M_min fixed (e.g. 0.1 for 10-class accuracy). The margin's bootstrap
-    resamples the points with a generator seeded by ``seed``."""
+    resamples the points with a generator seeded by ``seed``. With an ``executor`` the
+    families are assessed side by side in it (the same result: every fit is seeded)."""
     for f in families:
         family_of(f)
-    done = {f: assess(cr, snr_db, values, f, starts=starts, seed=seed, max_terms=max_terms,
-                      fixed={"M_min": m_min} if f == "U1" and m_min is not None else None)
-            for f in dict.fromkeys(families)}
+    calls = {f: partial(assess, cr, snr_db, values, f, starts=starts, seed=seed,
+                        max_terms=max_terms,
+                        fixed={"M_min": m_min} if f == "U1" and m_min is not None else None)
+             for f in dict.fromkeys(families)}
+    futures = {f: executor.submit(call) for f, call in calls.items()} if executor else {}
+    done = {f: futures[f].result() if executor else call() for f, call in calls.items()}
     ranking = sorted(done, key=lambda f: (_ranked(done[f].cv_mape),
                                           _ranked(done[f].train["mape"])))
     y = np.asarray(values, float).ravel()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...channels import channel_param_columns
 from ...config import Config
+from ...device import usable_cpus
 from ...evaluation.semloss_fit import FitOptions, FitResult, fit_semloss
 
 FIT_STARTS = 20  # multi-starts per fit, as `semjscc fit-semloss`
@@ -34,11 +35,12 @@ def clean_column(metric: str, protocols: list[str]) -> str | None:
 
 
 def fit_stage(cfg: Config, rows: list[dict[str, Any]], out: Path) -> FitResult:
-    """Fit every metric × family per channel group of the DJSCC rows into ``out``."""
+    """Fit every metric × family per channel group of the DJSCC rows into ``out``, one
+    process per usable CPU."""
     djscc = [r for r in rows if r["method"] == "djscc"]
     clean = {m: clean_column(m, cfg.eo.protocols) for m in cfg.eo.fit_metrics}
     options = FitOptions(
         metrics=list(cfg.eo.fit_metrics), families=list(cfg.eo.fit_families),
         group_by=group_columns(djscc), clean_columns={m: c for m, c in clean.items() if c},
         seed=cfg.seed, starts=FIT_STARTS, too_few="skip")
-    return fit_semloss(rows, options, out, {"method": "djscc"})
+    return fit_semloss(rows, options, out, {"method": "djscc"}, workers=usable_cpus())
