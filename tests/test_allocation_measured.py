@@ -25,6 +25,7 @@ from semjscc.experiments.eo.allocation import (
     MEASURED_COLUMNS,
     allocation_stage,
     bootstrap,
+    gain_verdict,
     measure,
     open_run,
 )
@@ -135,6 +136,7 @@ def test_cli_measures_with_run_and_writes_stable_columns(eo_run: Path, tmp_path:
     text = capsys.readouterr().out
     assert "worst user (min w*accuracy): max-min measured" in text
     assert "gain of max-min over equal (worst user): measured" in text
+    assert re.search(r"paired\] \((within noise|max-min ahead|equal ahead)\), predicted", text)
     # same models, images and noise seed: the experiment's numbers again
     assert _doc(out)["measured"] == _doc(eo_run)["measured"]
     with (out / "allocation.csv").open() as fh:
@@ -150,6 +152,8 @@ def test_cli_measures_with_run_and_writes_stable_columns(eo_run: Path, tmp_path:
         assert float(r["measured_lo"]) <= float(r["measured_hi"])
     report = (eo_run / "report.md").read_text()
     assert "Worst user, measured:" in report and "predicted by the fit" in report
+    gain = _doc(eo_run)["measured"]["gain"]
+    assert f"gain {gain['value']:+.3f} [{gain['lo']:+.3f}, {gain['hi']:+.3f}]: " in report
 
 
 def test_cli_without_run_predicts_and_says_so(eo_run: Path, tmp_path: Path, capsys):
@@ -205,3 +209,10 @@ def test_experiment_falls_back_to_the_prediction_and_says_why(eo_run: Path, tmp_
     assert _doc(out)["not_measured"] == doc["not_measured"]
     with (out / "allocation.csv").open() as fh:
         assert "measured_accuracy" not in next(csv.reader(fh))
+
+
+@pytest.mark.parametrize(("lo", "value", "hi", "verdict"), [
+    (-0.015, 0.017, 0.037, "within noise"), (0.0, 0.01, 0.02, "within noise"),
+    (0.005, 0.02, 0.04, "max-min ahead"), (-0.04, -0.02, -0.001, "equal ahead")])
+def test_gain_verdict_says_within_noise_when_the_interval_covers_zero(lo, value, hi, verdict):
+    assert gain_verdict({"lo": lo, "value": value, "hi": hi}, "max-min", "equal") == verdict

@@ -28,7 +28,7 @@ from ..device import resolve_device
 from ..errors import ConfigError
 from ..evaluation.results import read_results
 from ..evaluation.semloss_fit import FitOptions, fit_semloss, ranking_table, run_allocation
-from ..experiments.eo.allocation import measured_allocation, open_run
+from ..experiments.eo.allocation import gain_verdict, measured_allocation, open_run
 from ..experiments.runner import RECORD
 from ..files import refuse_overwrite
 from ..plots import filter_rows
@@ -231,7 +231,8 @@ def _measured_table(allocations: Sequence[Allocation], measured: dict[str, Any])
                    f"[{ci(w)}], predicted {w['predicted']:.4f}")
     g = measured["gain"]
     out.append(f"gain of {allocations[0].scheme} over {allocations[1].scheme} (worst user): "
-               f"measured {g['value']:+.4f} [{g['lo']:+.4f}..{g['hi']:+.4f}, paired], "
+               f"measured {g['value']:+.4f} [{g['lo']:+.4f}..{g['hi']:+.4f}, paired] ("
+               f"{gain_verdict(g, allocations[0].scheme, allocations[1].scheme)}), "
                f"predicted {g['predicted']:+.4f}")
     return "\n".join(out)
 

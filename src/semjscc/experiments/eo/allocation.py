@@ -142,6 +142,14 @@ def measure_point(plan: EOPlan, run: DJSCCRun, snr_db: float, classifier: torch.
     return metrics[IMAGES]["accuracy_mismatched"].double().numpy()
 
 
+def gain_verdict(gain: dict[str, Any], first: str, second: str) -> str:
+    """``within noise`` when the measured gain's interval covers 0, else which scheme is
+    ahead (``first`` when the gain is positive)."""
+    if gain["lo"] <= 0 <= gain["hi"]:
+        return "within noise"
+    return f"{first if gain['value'] > 0 else second} ahead"
+
+
 def bootstrap(hits: dict[str, np.ndarray], weights: np.ndarray, resamples: int = RESAMPLES,
               seed: int = 0, level: float = LEVEL) -> dict[str, Any]:
     """Per scheme (``hits[scheme]``: (U, N) per-image correctness of U users on the same N

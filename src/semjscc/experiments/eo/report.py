@@ -28,6 +28,7 @@ from ..report import (
     time_and_device_lines,
     versus_digital,
 )
+from .allocation import gain_verdict
 from .analysis import SNR_OFFSET_DB, clean_column
 from .figures import channel_setting
 from .plan import EOPlan
@@ -352,7 +353,8 @@ def _measured_allocation(doc: dict[str, Any]) -> list[str]:
                             f"{pct} % interval"], table), "",
             (f"**Worst user, measured: {first} {worst[first]['value']:.3f} "
              f"{ci(worst[first])} vs {second} {worst[second]['value']:.3f} "
-             f"{ci(worst[second])}, gain {gain['value']:+.3f} {ci(gain, '+')}** "
+             f"{ci(worst[second])}, gain {gain['value']:+.3f} {ci(gain, '+')}: "
+             f"{gain_verdict(gain, first, second)}** "
              f"(predicted by the fit: {worst[first]['predicted']:.3f} vs "
              f"{worst[second]['predicted']:.3f}, gain {gain['predicted']:+.3f})."), ""]
 
