@@ -269,3 +269,16 @@ def test_grad_clip_bounds_each_step(clip):
     expected = grad.abs() * (1.0 if clip is None else clip / grad.norm())
     assert torch.allclose(step, expected, atol=1e-6)
     assert clip is None or abs(float(step.norm()) - clip) < 1e-6
+
+
+@pytest.mark.parametrize("native, precision, warned", [
+    (False, "bf16", True), (True, "bf16", False), (False, "fp32", False)])
+def test_bf16_on_a_cpu_without_amx_is_a_warning(monkeypatch, caplog, native, precision,
+                                                     warned):
+    from semjscc import device
+
+    monkeypatch.setattr(device.torch.cpu, "_is_amx_tile_supported", lambda: native)
+    with caplog.at_level("WARNING", logger="semjscc.device"):
+        device.check_precision(torch.device("cpu"), precision)
+    assert ("train.precision=fp32" in caplog.text) is warned
+    assert device.native_bf16(torch.device("cuda")) is True

@@ -104,6 +104,8 @@ def test_outputs_schema_and_files(eo_run: Path) -> None:
                     "## How this differs from the paper", "## Time and device", "+3.01"[1:],
                     "## Against the practical digital chain"):
         assert heading in report
+    # the preset's DJSCC recipe is named in full
+    assert "schedule onecycle, gradient norm clipped at 0.1, bf16 autocast." in report
     # k = 128 channel uses: MCS 28 (64-QAM, rate 0.93) carries 704 bits, enough for most
     # images' smallest WebP file, but it needs ~20 dB: every image is lost at 0 and 10 dB
     digital = _rows(eo_run, "digital-webp-mcs28")
@@ -295,5 +297,5 @@ def test_eo_tiny_preset_shows_the_curves(tmp_path: Path) -> None:
                 line = sorted((r["realized_cr"], r[metric]) for r in here if r["snr_db"] == snr)
                 assert line[-1][1] > line[0][1], (channel, snr, metric)
     fits = json.loads((tmp_path / "fit" / "fit.json").read_text())
-    assert len(fits["groups"]) == 2
+    assert len(fits["groups"]) == len({r["channel"] for r in rows})
     assert (tmp_path / "allocation.json").is_file()

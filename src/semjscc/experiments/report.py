@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..config import TrainConfig
 from ..evaluation.bootstrap import Interval, compare
 from ..version import __version__
 
@@ -18,6 +19,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def training_options(train: TrainConfig) -> str:
+    """The DJSCC training options a recipe needs named when they are set: ``, gradient
+    norm clipped at 0.1, bf16 autocast`` (empty for neither)."""
+    clip = "" if train.grad_clip is None else f", gradient norm clipped at {train.grad_clip:g}"
+    return clip + ("" if train.precision == "fp32" else f", {train.precision} autocast")
 
 
 def num(value: Any, digits: int = 3) -> str:

@@ -24,7 +24,7 @@ from ..checkpoint import load_checkpoint
 from ..config import Config, TrainConfig
 from ..data import build_dataset, make_loader
 from ..data.loader import EpochSampler
-from ..device import autocast, memory_format
+from ..device import autocast, check_precision, memory_format
 from ..errors import CheckpointError, ConfigError
 from ..losses import WeightedLoss, build_loss, term_weights
 from ..models import JSCCModel, MultiHopDF
@@ -186,6 +186,7 @@ def train_jscc(cfg: Config, out_dir: str | Path, resume: bool = False) -> Path:
         train_loader = _loader(cfg, "train", batch, True, dist)
         val_loader = _loader(cfg, "val", cfg.train.eval_batch_size, False, dist)
 
+        check_precision(device, cfg.train.precision)
         fmt = memory_format(cfg.train.channels_last)
         model = create_codecs(cfg.model, relays, cfg.link.shared_codec).to(
             device, memory_format=fmt)

@@ -26,6 +26,7 @@ from ..report import (
     num,
     tally,
     time_and_device_lines,
+    training_options,
     versus_digital,
 )
 from .allocation import gain_verdict
@@ -92,7 +93,7 @@ def _setup(plan: EOPlan, rows: list[dict[str, Any]], clean: dict[str, Any]) -> l
          "(`snr_db_authors` in results.csv)."),
         (f"**DJSCC training**: {per}; loss {t.loss}, Adam lr {t.lr:g}, weight decay "
          f"{t.weight_decay:g}, batch {t.batch_size}, at most {t.epochs} epochs{subset}, "
-         f"schedule {schedule}."),
+         f"schedule {schedule}{training_options(t)}."),
         (f"**Classifier**: `{task.model}` ({weights}{inputs}), {task.optimizer} lr "
          f"{task.lr:g}, weight decay {task.weight_decay:g}, schedule {task.schedule}, "
          f"{task.epochs} epochs, batch {task.batch_size}; clean test accuracy (M_clean) "

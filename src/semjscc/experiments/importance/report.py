@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ...config import TrainConfig, inline_yaml
+from ...config import inline_yaml
 from ...data import build_dataset
 from ...evaluation.bootstrap import Interval, bootstrap, compare, scores_of
 from ...files import write_text
@@ -28,6 +28,7 @@ from ..report import (
     markdown_table,
     tally,
     time_and_device_lines,
+    training_options,
     versus_digital,
 )
 from .figures import BASELINE, CLASSIFIER_LABELS, SEPARATION, djscc_methods, served_rows
@@ -123,20 +124,16 @@ def _gain_summary(found: list[tuple[tuple[float, float], float, float]]) -> str:
             f"{_rel(best[2])} at {_where(best[0])}; higher at {helped}/{len(found)}")
 
 
-def _clipped(train: TrainConfig) -> str:
-    return "" if train.grad_clip is None else f", gradient norm clipped at {train.grad_clip:g}"
-
-
 def _budget(plan: ImportancePlan) -> str:
     """How every method's DJSCC was trained: from scratch, or from the shared MSE base."""
     run = plan.runs[0].cfg.train
     own = (f"{run.epochs} epochs, batch {run.batch_size}, lr {run.lr:g} ({run.schedule}"
-           f"{_clipped(run)})")
+           f"{training_options(run)})")
     if not plan.bases:
         return own
     base = plan.bases[0].cfg.train
     return (f"every method starts from one shared MSE model per R × train SNR (trained "
-            f"{base.epochs} epochs, lr {base.lr:g}, {base.schedule}{_clipped(base)}) and "
+            f"{base.epochs} epochs, lr {base.lr:g}, {base.schedule}{training_options(base)}) and "
             f"trains {own} with its own loss: the same start and budget for all")
 
 
