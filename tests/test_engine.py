@@ -274,7 +274,7 @@ def test_grad_clip_bounds_each_step(clip):
 @pytest.mark.parametrize("native, precision, warned", [
     (False, "bf16", True), (True, "bf16", False), (False, "fp32", False)])
 def test_bf16_on_a_cpu_without_amx_is_a_warning(monkeypatch, caplog, native, precision,
-                                                     warned):
+                                                warned):
     from semjscc import device
 
     monkeypatch.setattr(device.torch.cpu, "_is_amx_tile_supported", lambda: native)
