@@ -281,4 +281,9 @@ def test_bf16_on_a_cpu_without_amx_is_a_warning(monkeypatch, caplog, native, pre
     with caplog.at_level("WARNING", logger="semjscc.device"):
         device.check_precision(torch.device("cpu"), precision)
     assert ("train.precision=fp32" in caplog.text) is warned
+
+
+def test_bf16_pays_on_every_cuda_device():
+    from semjscc import device
+
     assert device.native_bf16(torch.device("cuda")) is True
